@@ -1,0 +1,139 @@
+"""The outbox relay: delivers pending outbox messages to their handlers, with retries.
+
+Runs as a background task of the server in the embedded mode and as ``flask outbox relay``
+(one or more processes) at scale. On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several relays
+share the table without delivering a message twice.
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from community.db import utcnow
+from community.models import OutboxMessage
+from community.models.outbox import DEAD, DONE, PENDING
+
+log = logging.getLogger(__name__)
+_handlers: dict = {}
+
+
+def handler(topic: str):
+    """Register ``fn(payload, *, session, config)`` as the deliverer of ``topic``."""
+
+    def register(fn):
+        _handlers[topic] = fn
+        return fn
+
+    return register
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try: 2, 4, 8 ... seconds, at most one hour."""
+    return timedelta(seconds=min(3600, 2**attempts))
+
+
+def due_ids(session, *, limit: int) -> list[int]:
+    stmt = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.available_at <= utcnow())
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def deliver_one(session, message_id: int, *, config) -> str | None:
+    """Claim and deliver one message in its own transaction; returns its new status."""
+    try:
+        message = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if message is None:  # another relay took it
+            session.rollback()
+            return None
+        fn = _handlers.get(message.topic)
+        message.attempts += 1
+        message.updated_at = utcnow()
+        try:
+            if fn is None:
+                raise LookupError(f"no handler for topic {message.topic!r}")
+            with session.begin_nested():
+                fn(message.payload, session=session, config=config)
+        except Exception as exc:  # any failure is recorded, retried, then parked
+            log.warning("outbox %s (%s) attempt %s failed: %s", message.id, message.topic, message.attempts, exc)
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.attempts >= config.get("OUTBOX_MAX_ATTEMPTS", 8):
+                message.status = DEAD
+            else:
+                message.available_at = utcnow() + backoff(message.attempts)
+        else:
+            message.status = DONE
+            message.delivered_at = utcnow()
+            message.last_error = None
+        status = message.status
+        session.commit()
+        return status
+    except Exception:
+        session.rollback()
+        raise
+
+
+def run_once(session, *, config, limit: int | None = None) -> dict[str, int]:
+    """Deliver every due message once; returns counts by resulting status."""
+    counts = {DONE: 0, PENDING: 0, DEAD: 0}
+    ids = due_ids(session, limit=limit or config.get("OUTBOX_BATCH_SIZE", 100))
+    session.rollback()
+    for message_id in ids:
+        status = deliver_one(session, message_id, config=config)
+        if status:
+            counts[status] += 1
+    return counts
+
+
+def retry(session, *, message_id: int | None = None) -> int:
+    """Put dead messages (or one) back in the queue with a fresh attempt count. Caller commits."""
+    stmt = select(OutboxMessage).where(OutboxMessage.status == DEAD)
+    if message_id is not None:
+        stmt = stmt.where(OutboxMessage.id == message_id)
+    rows = list(session.scalars(stmt))
+    for message in rows:
+        message.status, message.attempts, message.available_at = PENDING, 0, utcnow()
+    return len(rows)
+
+
+def loop(app, *, stop=None, sleep=time.sleep) -> None:
+    """Poll and deliver until ``stop()`` returns true (forever by default)."""
+    from community.extensions import db
+
+    poll = app.config.get("OUTBOX_POLL_SECONDS", 1.0)
+    while not (stop and stop()):
+        with app.app_context():
+            try:
+                counts = run_once(db.session, config=app.config)
+            except Exception:
+                log.exception("outbox relay pass failed")
+                counts = {}
+            finally:
+                db.session.remove()
+        if not any(counts.values()):
+            sleep(poll)
+
+
+def start_in_background(app) -> None:
+    """Run the relay inside the server process (the embedded default)."""
+    from community.extensions import socketio
+
+    socketio.start_background_task(loop, app, sleep=socketio.sleep)
+    log.info("outbox relay running in the server process")
+
+
+def register_default_handlers() -> None:
+    from community.integrations import email
+    from community.services import notifications
+
+    handler("email.send")(lambda payload, *, session, config: email.deliver(payload, config=config))
+    handler("notify.answer")(notifications.new_answer)

@@ -1,0 +1,1 @@
+"""Socket.IO handlers: connect and join/leave rooms; no business logic."""

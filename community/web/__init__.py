@@ -1,0 +1,1 @@
+"""Server-rendered pages: one blueprint package per area (routes.py + forms.py)."""

@@ -1,0 +1,5 @@
+"""admin pages (being written)."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)

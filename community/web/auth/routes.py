@@ -1,0 +1,5 @@
+"""auth pages (being written)."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)

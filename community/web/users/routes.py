@@ -1,0 +1,5 @@
+"""users pages (being written)."""
+
+from flask import Blueprint
+
+bp = Blueprint("users", __name__)

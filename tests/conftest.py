@@ -1,0 +1,165 @@
+"""Shared fixtures: an app per session, a clean database per test, users of every role.
+
+The suite runs on in-memory SQLite by default. With ``TEST_DATABASE_URL`` set (``make test``
+sets it to the local PostgreSQL when one answers), the same tests run against that database;
+when it cannot be reached they are skipped with the reason.
+"""
+
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from community import create_app
+from community.db import transaction
+from community.extensions import db as _db
+from community.services import accounts
+
+accounts.PASSWORD_METHOD = "scrypt:1024:8:1"  # same KDF, a test-sized cost
+PASSWORD = "correct horse battery"
+
+
+def _database_unreachable(url: str) -> str | None:
+    if not url or url.startswith("sqlite"):
+        return None
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any connection failure means: skip, and say why
+        return f"TEST_DATABASE_URL is set but unreachable ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+    return None
+
+
+_UNREACHABLE = _database_unreachable(os.environ.get("TEST_DATABASE_URL", ""))
+
+
+def pytest_collection_modifyitems(config, items):
+    if _UNREACHABLE:
+        skip = pytest.mark.skip(reason=_UNREACHABLE)
+        for item in items:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def app():
+    if _UNREACHABLE:
+        pytest.skip(_UNREACHABLE)
+    app = create_app("testing")
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Empty every table after each test that used the app."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        _db.session.rollback()
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            for table in reversed(_db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def session(app):
+    """The app's database session inside an app context (for service tests)."""
+    with app.app_context():
+        yield _db.session
+        _db.session.rollback()
+
+
+def make_user(session, email="member@example.com", name="Member Mia", role="member", password=PASSWORD):
+    with transaction(session):
+        user = accounts.register(session, email=email, display_name=name, password=password, role=role)
+    return user
+
+
+@pytest.fixture
+def users(session):
+    """One committed user per role, keyed by role; plus ``other`` (a second member)."""
+    result = {role: make_user(session, f"{role}@example.com", f"{role.title()} User", role)
+              for role in ("member", "moderator", "marketer", "admin")}  # fmt: skip
+    result["other"] = make_user(session, "other@example.com", "Other Member", "member")
+    return result
+
+
+@pytest.fixture
+def category(session):
+    from community.models import Category
+
+    with transaction(session):
+        cat = Category(slug="billing", name="Billing", description="Invoices and plans", is_default=True)
+        session.add(cat)
+    return cat
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email="member@example.com", password=PASSWORD):
+        return self.client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+QUESTION_BODY = "I upgraded to the new plan yesterday and the invoice shows the old price. Why?"
+
+
+@pytest.fixture
+def ask(session, category):
+    """``ask(user, **overrides)`` posts a question through the service and commits it."""
+    from community.services import qa
+
+    def _ask(user, **kw):
+        data = {"title": "Invoice shows the wrong amount", "body": QUESTION_BODY,
+                "tags": ["billing", "invoices"], "category": category.slug}  # fmt: skip
+        data.update(kw)
+        with transaction(session):
+            return qa.ask(session, actor=user, **data)
+
+    return _ask
+
+
+@pytest.fixture
+def answer(session):
+    from community.services import qa
+
+    def _answer(user, question, body="Open Billing, then Invoices, and press Recalculate to refresh it."):
+        with transaction(session):
+            return qa.answer(session, actor=user, question_id=question.id, body=body)
+
+    return _answer
+
+
+@pytest.fixture
+def events(app):
+    """Every after-commit event recorded during the test."""
+    from community.db import add_event_listener, remove_event_listener
+
+    seen: list = []
+
+    def listener(batch):
+        seen.extend(batch)
+
+    add_event_listener(listener)
+    yield seen
+    remove_event_listener(listener)
