@@ -5,10 +5,14 @@ sets it to the local PostgreSQL when one answers), the same tests run against th
 when it cannot be reached they are skipped with the reason.
 """
 
+import contextvars
 import os
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from flask import has_app_context
+from flask.testing import FlaskClient
 
 from community import create_app
 from community.db import transaction
@@ -42,19 +46,68 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+_SHARED_STATE: dict = {}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    pytest-flask keeps a request context pushed for the whole test, and Flask reuses an already
+    pushed app context for client requests, so ``g`` (the logged-in user) and the database
+    session would leak from one request into the next. Each request here starts from an empty
+    context; afterwards the test's own session is expired so it reads what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        if self.preserve_context:  # inside ``with client:`` the test wants the contexts kept
+            return super().open(*args, **kwargs)
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+
+def _private_schema(url: str):
+    """On PostgreSQL each test process works in its own schema, so parallel runs never collide."""
+    if not url or url.startswith("sqlite"):
+        return None
+    schema = f"pytest_{os.getpid()}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    return engine, schema
+
+
 @pytest.fixture(scope="session")
 def app():
     if _UNREACHABLE:
         pytest.skip(_UNREACHABLE)
-    app = create_app("testing")
+    import config
+
+    cfg = config.TestingConfig()
+    private = _private_schema(cfg.SQLALCHEMY_DATABASE_URI)
+    if private:
+        cfg.SQLALCHEMY_ENGINE_OPTIONS = {
+            **cfg.SQLALCHEMY_ENGINE_OPTIONS,
+            "connect_args": {"options": f"-csearch_path={private[1]}"},
+        }
+    app = create_app(cfg)
+    app.test_client_class = IsolatedClient
+    from community.extensions import limiter, socketio
+
+    _SHARED_STATE.update({ext: dict(vars(ext)) for ext in (socketio, limiter)})
     with app.app_context():
-        _db.drop_all()
         _db.create_all()
     yield app
     with app.app_context():
         _db.session.remove()
-        _db.drop_all()
         _db.engine.dispose()
+    if private:
+        engine, schema = private
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +123,15 @@ def _clean_database(request):
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def _restore_shared_extensions():
+    """``create_app`` re-binds the shared socketio and limiter objects; tests that build a second
+    app (CSRF on, production config, Redis) must not leave them pointing at it."""
+    yield
+    for ext, state in _SHARED_STATE.items():
+        vars(ext).update(state)
 
 
 @pytest.fixture

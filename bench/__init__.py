@@ -1,0 +1,1 @@
+"""Benchmark suite: ``python bench/run.py`` (see bench/README.md)."""

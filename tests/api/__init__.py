@@ -1,0 +1,1 @@
+"""API tests (a package, so module names never clash with tests elsewhere)."""
