@@ -88,6 +88,9 @@ class BaseConfig:
         self.OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
         self.OUTBOX_BATCH_SIZE = _env_int("OUTBOX_BATCH_SIZE", 100)
 
+        # anonymous page views are cached this long unless content changes first (0 turns it off)
+        self.PAGE_CACHE_SECONDS = float(_env("PAGE_CACHE_SECONDS", "30"))
+        self.PAGE_CACHE_ENTRIES = _env_int("PAGE_CACHE_ENTRIES", 1000)
         self.QUESTIONS_PER_PAGE = 30
         self.PASSWORD_RESET_MAX_AGE = 3600
 
@@ -107,12 +110,13 @@ class TestingConfig(BaseConfig):
     def __init__(self):
         super().__init__()
         self.TESTING = True
-        self.SECRET_KEY = "testing-only-secret-key"
+        self.SECRET_KEY = "testing-only-secret-key"  # noqa: S105 (tests only)
         self.SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
         self.WTF_CSRF_ENABLED = False
         self.RATELIMIT_ENABLED = False
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.OUTBOX_RELAY_IN_PROCESS = False
+        self.PAGE_CACHE_SECONDS = 0  # tests that exercise the cache switch it on
         self.SEARCH_INDEX_DIR = None  # tests use an in-memory index unless they ask
         self.MAIL_DIR = None
 

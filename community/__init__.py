@@ -30,7 +30,7 @@ def create_app(config=None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from community.db import add_event_listener
     from community.integrations import realtime, relay
-    from community.web import auth_loading, security, templating
+    from community.web import auth_loading, page_cache, security, templating
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     auth_loading.init_app(app)
     security.init_app(app)
     templating.init_app(app)
+    page_cache.init_app(app)
     add_event_listener(realtime.broadcast)
     relay.register_default_handlers()
 

@@ -9,10 +9,9 @@ import contextvars
 import os
 
 import pytest
-from sqlalchemy import create_engine, text
-
 from flask import has_app_context
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 
 from community import create_app
 from community.db import transaction

@@ -4,6 +4,8 @@ Questions and answers share one ``posts`` table (single-table inheritance), so v
 comments and revisions point at one kind of row.
 """
 
+import re
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import (
@@ -18,9 +20,6 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-import re
-import unicodedata
 
 from community.db import Base, utcnow
 from community.models.user import User

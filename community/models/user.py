@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text, func
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.db import Base, utcnow
@@ -14,7 +14,7 @@ STAFF_ROLES = ("moderator", "admin")
 
 class User(UserMixin, Base):
     __tablename__ = "users"
-    __table_args__ = (Index("ix_users_email_lower", func.lower("email")),)
+    __table_args__ = (Index("ix_users_email_lower", text("lower(email)")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -22,7 +22,7 @@ PASSWORD_MIN, PASSWORD_MAX = 10, 200
 NAME_MIN, NAME_MAX = 2, 40
 ABOUT_MAX = 3000
 # werkzeug's scrypt: memory-hard. Tests lower the cost through this setting.
-PASSWORD_METHOD = "scrypt"
+PASSWORD_METHOD = "scrypt"  # noqa: S105 (a hash method name, not a secret)
 _RESET_SALT = "password-reset"
 # compared against when the email is unknown, so a miss costs as much time as a hit
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8), method="scrypt")
@@ -152,11 +152,14 @@ def set_role(session, *, actor: User | None, user: User, role: str) -> User:
     return user
 
 
+def needs_touch(user: User) -> bool:
+    return user.last_seen_at is None or (utcnow() - user.last_seen_at).total_seconds() > 60
+
+
 def touch(session, *, user: User) -> None:
     """Record that the user was seen; at most one write a minute."""
-    now = utcnow()
-    if user.last_seen_at is None or (now - user.last_seen_at).total_seconds() > 60:
-        user.last_seen_at = now
+    if needs_touch(user):
+        user.last_seen_at = utcnow()
 
 
 # --- password reset --------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Comments on questions and answers: inline Markdown, 15-600 characters."""
 
 from community.db import record_event, utcnow
-from community.models import Answer, Comment, Post, User
+from community.models import Answer, Comment, Post, Question, User
 from community.services import content, counters, policy, rules
 from community.services.errors import NotFound, PermissionDenied, RuleViolation
 from community.services.qa import get_post
@@ -12,7 +12,8 @@ def add(session, *, actor: User, post_id: int, body: str) -> Comment:
     if actor is None or not actor.is_active_account:
         raise PermissionDenied("Log in to comment.")
     post = get_post(session, post_id, viewer=actor)
-    if post.deleted_at is not None:
+    question = post if not isinstance(post, Answer) else session.get(Question, post.question_id)
+    if post.deleted_at is not None or question.deleted_at is not None:
         raise RuleViolation("You cannot comment on a deleted post.")
     body = rules.comment(body)
     comment = Comment(post_id=post.id, author_id=actor.id, body=body, body_html=content.render_inline(body))

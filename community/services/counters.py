@@ -1,11 +1,18 @@
 """Atomic updates of cached counters (``UPDATE ... SET x = x + :d``) and their reconciliation."""
 
 from sqlalchemy import and_, func, select, update
-
 from sqlalchemy.orm import aliased
 
 from community.models import (
-    Answer, Category, Comment, Post, Question, Tag, User, Vote, question_tags,
+    Answer,
+    Category,
+    Comment,
+    Post,
+    Question,
+    Tag,
+    User,
+    Vote,
+    question_tags,
 )  # fmt: skip
 
 

@@ -21,6 +21,8 @@ def enqueue(session, topic: str, payload: dict, *, key: str | None = None) -> Ou
                 OutboxMessage.status == PENDING,
                 OutboxMessage.attempts == 0,
             )
+            # a row a relay is delivering right now is locked: leave it and queue a fresh one
+            .with_for_update(skip_locked=True)
         ).first()
         if pending is not None:
             pending.payload = payload

@@ -23,14 +23,18 @@ def get_post(session, post_id: int, *, viewer: User | None = None) -> Post:
     post = session.get(Post, post_id)
     if post is None or not policy.can_see(viewer, post):
         raise NotFound("That post does not exist or was deleted.")
+    if isinstance(post, Answer):
+        question = session.get(Question, post.question_id)
+        if not policy.can_see(viewer, question):
+            raise NotFound("That post does not exist or was deleted.")
     return post
 
 
 def get_question(session, question_id: int, *, viewer: User | None = None) -> Question:
-    post = get_post(session, question_id, viewer=viewer)
-    if not isinstance(post, Question):
+    question = session.get(Question, question_id)
+    if question is None or not policy.can_see(viewer, question):
         raise NotFound("That question does not exist.")
-    return post
+    return question
 
 
 def resolve_category(session, slug: str | None) -> Category:
@@ -143,13 +147,14 @@ def edit(session, *, actor: User, post_id: int, body: str, reason: str = "",
     if errors:
         raise RuleViolation("Please correct the marked fields.", fields=errors)
     old_tag_names = [t.name for t in post.tags] if is_question else []
-    changed = body != post.body or (is_question and (title != post.title or names != old_tag_names))
+    same_tags = is_question and sorted(names) == sorted(old_tag_names)
+    changed = body != post.body or (is_question and (title != post.title or not same_tags))
     if not changed:
         raise RuleViolation("Nothing changed.", fields={"body": "Change something before saving."})
     _set_body(post, body)
     if is_question:
         post.title = title
-        if names != old_tag_names:
+        if not same_tags:
             old_ids = [t.id for t in post.tags]
             post.tags = resolve_tags(session, names)
             if post.deleted_at is None:

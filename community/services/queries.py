@@ -153,7 +153,7 @@ def revisions(session, *, post_id: int, viewer: User | None) -> tuple[Post, list
 
 def _diff(old: str | None, new: str | None) -> str:
     """Word-level inline diff as escaped HTML with <ins>/<del>."""
-    a, b = (old or "").split(" "), (new or "").split(" ")
+    a, b = (old or "").split(), (new or "").split()
     out = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
         if op in ("delete", "replace"):

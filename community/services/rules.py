@@ -11,7 +11,7 @@ COMMENT_MIN, COMMENT_MAX = 15, 600
 TAGS_MIN, TAGS_MAX = 1, 5
 TAG_MAX_LEN = 25
 REASON_MAX = 300
-TAG_RE = re.compile(r"[a-z0-9+#.-]+")
+TAG_RE = re.compile(r"[a-z0-9+#.-]*[a-z0-9][a-z0-9+#.-]*")
 
 
 def _fail(field: str, message: str):
@@ -68,7 +68,7 @@ def tags(value) -> list[str]:
         if len(name) > TAG_MAX_LEN:
             _fail("tags", f"Tag {name[:30]!r} is longer than {TAG_MAX_LEN} characters.")
         if not TAG_RE.fullmatch(name):
-            _fail("tags", f"Tag {name[:30]!r} may only use a-z, 0-9 and + # . -")
+            _fail("tags", f"Tag {name[:30]!r} may only use a-z, 0-9 and + # . - (with a letter or digit)")
         if name not in names:
             names.append(name)
     if not TAGS_MIN <= len(names) <= TAGS_MAX:

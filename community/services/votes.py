@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from community.db import record_event, utcnow
-from community.models import Answer, Post, User, Vote
+from community.models import Answer, Post, Question, User, Vote
 from community.services import counters
 from community.services.errors import PermissionDenied, RuleViolation
 from community.services.qa import get_post
@@ -22,7 +22,9 @@ def cast(session, *, actor: User, post_id: int, value: int) -> tuple[int, int]:
     post = get_post(session, post_id, viewer=actor)
     if post.author_id == actor.id:
         raise PermissionDenied("You cannot vote on your own post.")
-    if post.deleted_at is not None:
+    if post.deleted_at is not None or (
+        isinstance(post, Answer) and session.get(Question, post.question_id).deleted_at is not None
+    ):
         raise RuleViolation("You cannot vote on a deleted post.")
     vote = session.scalars(select(Vote).where(Vote.post_id == post.id, Vote.user_id == actor.id)).first()
     old = vote.value if vote else 0

@@ -39,5 +39,7 @@ def init_app(app):
     def _note_last_seen():
         if request.endpoint == "static" or not current_user.is_authenticated:
             return
-        with transaction():
-            accounts.touch(db.session, user=current_user._get_current_object())
+        user = current_user._get_current_object()
+        if accounts.needs_touch(user):  # a write at most once a minute, not on every request
+            with transaction():
+                accounts.touch(db.session, user=user)

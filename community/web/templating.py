@@ -45,6 +45,10 @@ def init_app(app):
         logo_url=app.config.get("BRAND_LOGO_URL"), primary_color=color,
         support_url=app.config["BRAND_SUPPORT_URL"],
     )  # fmt: skip
+    from flask_login import current_user
+
+    # macros are imported without context; they still need to know who is looking
+    app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.filters["reltime"] = reltime
     app.jinja_env.filters["isotime"] = isotime
 

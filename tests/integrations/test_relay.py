@@ -299,8 +299,6 @@ def test_answer_deleted_before_delivery_sends_no_email(session, config, users, a
     assert _emails(session) == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: outbox.enqueue coalesces into a pending row that a relay has locked "
-                   "and is delivering; its payload update lands after delivery, so the newer payload is lost")
 def test_enqueue_while_relay_delivers_the_same_key_keeps_the_new_payload(app, session):
     import threading
 

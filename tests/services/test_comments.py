@@ -143,8 +143,6 @@ def test_deleting_a_deleted_comment_is_not_found(session, users, ask):
         comments.delete(session, actor=users["other"], comment_id=comment.id)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: comments.add checks only the answer's own deleted_at, so an answer "
-                   "of a deleted (hidden) question still takes comments from anyone who knows its id")
 def test_comment_on_an_answer_of_a_deleted_question_is_refused(session, users, ask, answer):
     question = ask(users["member"])
     post = answer(users["other"], question)

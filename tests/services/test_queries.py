@@ -273,8 +273,6 @@ def test_first_revision_diff_shows_everything_added(session, users, ask):
     assert first["title_diff"].endswith("<ins>Invoice shows the wrong amount</ins>")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: queries._diff splits '' into [''], so a first revision's title/tags "
-                   "diff starts with an empty <del></del>")
 def test_first_revision_title_diff_has_no_empty_deletion(session, users, ask):
     question = ask(users["member"])
     _, [first] = queries.revisions(session, post_id=question.id, viewer=None)

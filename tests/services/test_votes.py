@@ -126,8 +126,6 @@ def test_my_votes_for_anonymous_or_no_posts_is_empty(session, users, ask):
     assert votes.my_votes(session, user=users["other"], post_ids=[]) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: qa.get_post checks only the answer's own deleted_at, so an answer "
-                   "of a deleted (hidden) question can still be voted on by anyone who knows its id")
 def test_voting_on_an_answer_of_a_deleted_question_is_refused(session, users, ask, answer):
     question = ask(users["member"])
     post = answer(users["other"], question)
