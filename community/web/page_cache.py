@@ -14,7 +14,6 @@ import time
 from collections import OrderedDict
 
 from flask import Response, g, request
-
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
@@ -116,9 +115,9 @@ def _watch_commits(cache: PageCache) -> None:
 
     @event.listens_for(Session, "do_orm_execute")
     def _bulk_write(state):
-        if (state.is_update or state.is_delete) and state.bind_mapper is not None:
-            if state.bind_mapper.class_ is not OutboxMessage:
-                state.session.info["page_visible_change"] = True
+        mapper = state.bind_mapper
+        if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is not OutboxMessage:
+            state.session.info["page_visible_change"] = True
 
     @event.listens_for(Session, "after_commit")
     def _after_commit(session):
