@@ -22,13 +22,20 @@ def bump(session, model, row_id: int, **deltas: int) -> None:
         return
     values = {name: getattr(model, name) + delta for name, delta in deltas.items() if delta}
     if values:
-        session.execute(update(model).where(model.id == row_id).values(values))
+        # no in-session synchronisation: scanning the identity map costs more than the UPDATE,
+        # and the commit that ends every unit of work expires the loaded objects anyway
+        session.execute(
+            update(model).where(model.id == row_id).values(values).execution_options(synchronize_session=False)
+        )
 
 
 def bump_tags(session, tag_ids: list[int], delta: int) -> None:
     if tag_ids:
         session.execute(
-            update(Tag).where(Tag.id.in_(tag_ids)).values(question_count=Tag.question_count + delta)
+            update(Tag)
+            .where(Tag.id.in_(tag_ids))
+            .values(question_count=Tag.question_count + delta)
+            .execution_options(synchronize_session=False)
         )
 
 
