@@ -55,7 +55,7 @@ def list_questions(session, *, sort: str = "newest", tag: str | None = None, cat
     order = {
         "newest": [Question.created_at.desc(), Question.id.desc()],
         "active": [Question.last_activity_at.desc(), Question.id.desc()],
-        "votes": [Question.score.desc(), Question.created_at.desc()],
+        "votes": [Question.score.desc(), Question.created_at.desc(), Question.id.desc()],
         "unanswered": [Question.created_at.desc(), Question.id.desc()],
     }[sort]
     total = session.scalar(select(func.count(Question.id)).where(*where))
