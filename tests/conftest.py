@@ -66,6 +66,23 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+def build_app(**settings):
+    """A second app (CSRF on, rate limits on, page cache ...) on its own in-memory SQLite, tables
+    created. The shared extensions it re-binds are put back after the test by the fixture below."""
+    import config
+
+    cfg = config.TestingConfig()
+    cfg.SQLALCHEMY_DATABASE_URI = "sqlite://"  # the database is not what these apps test
+    cfg.SQLALCHEMY_ENGINE_OPTIONS = {}
+    for name, value in settings.items():
+        setattr(cfg, name, value)
+    new_app = create_app(cfg)
+    new_app.test_client_class = IsolatedClient
+    with new_app.app_context():
+        _db.create_all()
+    return new_app
+
+
 def _private_schema(url: str):
     """On PostgreSQL each test process works in its own schema, so parallel runs never collide."""
     if not url or url.startswith("sqlite"):
@@ -107,6 +124,13 @@ def app():
         with engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """The app's isolated client. pytest-flask's own fixture enters ``with client:``, which keeps each
+    request's context alive afterwards and so would defeat the isolation above."""
+    return app.test_client()
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-import config
-from community import create_app
-from community.extensions import db, limiter, socketio
+from community.extensions import limiter, socketio
+from tests.conftest import build_app
 
 BASE_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379"
 LIMITER_URL = urlunsplit(urlsplit(BASE_URL)._replace(path="/15"))
@@ -59,15 +58,7 @@ def redis_db():
 
 
 def _build(**overrides):
-    cfg = config.TestingConfig()
-    cfg.SQLALCHEMY_DATABASE_URI = "sqlite://"  # the database is not under test here
-    cfg.REDIS_URL = None
-    for name, value in overrides.items():
-        setattr(cfg, name, value)
-    new_app = create_app(cfg)
-    with new_app.app_context():
-        db.create_all()
-    return new_app
+    return build_app(**{"REDIS_URL": None, **overrides})
 
 
 # --- rate limits ----------------------------------------------------------------------------------

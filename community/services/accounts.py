@@ -1,5 +1,6 @@
 """Members: registration, sign-in, passwords, profiles and roles."""
 
+import functools
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
@@ -24,8 +25,13 @@ ABOUT_MAX = 3000
 # werkzeug's scrypt: memory-hard. Tests lower the cost through this setting.
 PASSWORD_METHOD = "scrypt"  # noqa: S105 (a hash method name, not a secret)
 _RESET_SALT = "password-reset"
-# compared against when the email is unknown, so a miss costs as much time as a hit
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(8), method="scrypt")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the email is unknown, so a miss costs as much time as a hit (made on first use,
+    not at import: every CLI call and worker start would pay for it)."""
+    return hash_password(secrets.token_hex(8))
 
 
 def hash_password(password: str) -> str:
@@ -105,7 +111,7 @@ def authenticate(session, *, email: str, password: str) -> User:
     """
     user = find_by_email(session, email or "")
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         raise AuthenticationFailed("Invalid email or password.")
     if not check_password_hash(user.password_hash, password or "") or not user.is_active_account:
         raise AuthenticationFailed("Invalid email or password.")
@@ -176,10 +182,7 @@ def reset_token(user: User, *, secret_key: str) -> str:
 
 def request_password_reset(session, *, email: str, secret_key: str, base_url: str) -> None:
     """Email a one-hour reset link if the account exists; silent otherwise (no account probing)."""
-    try:
-        email = normalize_email(email)
-    except RuleViolation:
-        raise
+    email = normalize_email(email)
     user = find_by_email(session, email)
     if user is None or not user.is_active_account:
         return
@@ -197,15 +200,7 @@ def request_password_reset(session, *, email: str, secret_key: str, base_url: st
 
 def reset_password(session, *, token: str, new_password: str, secret_key: str, max_age: int) -> User:
     """Set a new password from a reset token. Raises RuleViolation if expired, used or forged."""
-    try:
-        data = _serializer(secret_key).loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise RuleViolation("This reset link has expired. Ask for a new one.") from None
-    except BadSignature:
-        raise RuleViolation("This reset link is not valid.") from None
-    user = session.get(User, data.get("uid"))
-    if user is None or user.password_hash[-12:] != data.get("fp"):
-        raise RuleViolation("This reset link has already been used.")
+    user = check_reset_token(session, token=token, secret_key=secret_key, max_age=max_age)
     check_password_rules(new_password)
     user.password_hash = hash_password(new_password)
     return user

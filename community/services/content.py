@@ -6,6 +6,7 @@ user writes reaches the page through :func:`render` (posts) or :func:`render_inl
 
 import re
 import unicodedata
+from html import unescape
 
 import bleach
 from bleach.html5lib_shim import Filter
@@ -103,13 +104,8 @@ def render_inline(text: str) -> str:
 def plain_text(html: str, limit: int | None = None) -> str:
     """Text of sanitised HTML for excerpts; cut on a word boundary with an ellipsis."""
     text = bleach.clean(html, tags=[], strip=True)
-    text = re.sub(r"\s+", " ", _unescape(text)).strip()
+    text = re.sub(r"\s+", " ", unescape(text)).strip()
     if limit and len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0].rstrip(".,;:") + "…"
     return text
 
-
-def _unescape(text: str) -> str:
-    import html
-
-    return html.unescape(text)

@@ -3,27 +3,11 @@
 from contextlib import contextmanager
 
 import pytest
-from flask import g, request_started
 from sqlalchemy import event
 
 from community.db import transaction
 from community.extensions import db
 from community.services import tokens
-
-
-@pytest.fixture(autouse=True)
-def _fresh_login_state_per_request(app):
-    """pytest-flask keeps one app context (so one ``g``) for the whole test, and Flask reuses it for
-    every test-client request: Flask-Login's cached user would leak from one request into the next.
-    In production each request has its own ``g``; start each test request the same way."""
-
-    def _reset(sender, **extra):
-        g.pop("_login_user", None)
-        g.pop("auth_via_token", None)
-
-    request_started.connect(_reset, app)
-    yield
-    request_started.disconnect(_reset, app)
 
 
 @pytest.fixture

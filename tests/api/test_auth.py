@@ -4,12 +4,11 @@ import pytest
 from flask import session as flask_session
 from flask_wtf.csrf import generate_csrf
 
-import config
-from community import create_app
 from community.db import transaction
 from community.extensions import db, limiter
 from community.models import Category
 from community.services import accounts, tokens
+from tests.conftest import build_app
 
 API = "/api/v1"
 BODY = "Where do I find the invoice history for last year? I looked under Billing already."
@@ -92,13 +91,7 @@ def test_bad_token_with_a_session_cookie_is_still_401(client, users, error_of):
 @pytest.fixture(scope="module")
 def csrf_app():
     """A second app, CSRF on, on its own in-memory SQLite (CSRF does not depend on the database)."""
-    cfg = config.TestingConfig()
-    cfg.WTF_CSRF_ENABLED = True
-    cfg.SQLALCHEMY_DATABASE_URI = "sqlite://"
-    cfg.SQLALCHEMY_ENGINE_OPTIONS = {}
-    app2 = create_app(cfg)
-    with app2.app_context():
-        db.create_all()
+    app2 = build_app(WTF_CSRF_ENABLED=True)
     yield app2
     with app2.app_context():
         db.session.remove()
@@ -174,12 +167,7 @@ def test_anonymous_write_is_401_before_csrf(csrf_world, error_of):
 
 def test_writes_beyond_the_rate_limit_are_429(monkeypatch, error_of):
     monkeypatch.setattr(limiter, "enabled", limiter.enabled)  # the limiter is shared: restore it afterwards
-    cfg = config.TestingConfig()
-    cfg.SQLALCHEMY_DATABASE_URI = "sqlite://"
-    cfg.SQLALCHEMY_ENGINE_OPTIONS = {}
-    cfg.RATELIMIT_ENABLED = True
-    cfg.RATELIMIT_WRITE = "2 per minute"
-    app3 = create_app(cfg)
+    app3 = build_app(RATELIMIT_ENABLED=True, RATELIMIT_WRITE="2 per minute")
     client = app3.test_client()
     statuses = [client.post(f"{API}/questions/1/vote", json={"value": 1}).status_code for _ in range(3)]
     assert statuses[:2] == [401, 401]

@@ -2,32 +2,17 @@
 
 from contextlib import contextmanager
 
-from flask import g, has_app_context
-from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from community.extensions import db
+from tests.conftest import IsolatedClient
 
 PASSWORD = "correct horse battery"
 HOSTILE = "<script>alert(1)</script>"
 
 
-class IsolatedClient(FlaskClient):
-    """A test client whose requests never see the previous request's user.
-
-    pytest-flask keeps one app context pushed for the whole test, and the client's requests reuse
-    it, so Flask-Login's cached ``g._login_user`` would leak from one request (or client) to the
-    next. Production requests each get a fresh ``g``; this client restores that.
-    """
-
-    def open(self, *args, **kwargs):
-        if has_app_context():
-            g.pop("_login_user", None)
-            g.pop("auth_via_token", None)
-        return super().open(*args, **kwargs)
-
-
 def make_client(app) -> IsolatedClient:
+    """A fresh client (its own cookies) whose requests each run in their own app context."""
     return IsolatedClient(app, app.response_class, use_cookies=True)
 
 

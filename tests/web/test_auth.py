@@ -310,24 +310,12 @@ def test_change_password_rejects_bad_input(client, users, kwargs, message):
 @pytest.fixture
 def csrf_app():
     """A second app with CSRF switched on (the shared test app has it off), on its own SQLite."""
-    import config
-    from community import create_app
-    from community.extensions import limiter, socketio
+    from tests.conftest import build_app
 
-    saved = {ext: dict(vars(ext)) for ext in (socketio, limiter)}  # create_app re-binds these shared objects
-    cfg = config.TestingConfig()
-    cfg.WTF_CSRF_ENABLED = True
-    cfg.SQLALCHEMY_DATABASE_URI = "sqlite://"
-    cfg.SQLALCHEMY_ENGINE_OPTIONS = {}
-    app = create_app(cfg)
-    with app.app_context():
-        db.create_all()
+    app = build_app(WTF_CSRF_ENABLED=True)
     yield app
     with app.app_context():
         db.engine.dispose()
-    for ext, state in saved.items():
-        vars(ext).clear()
-        vars(ext).update(state)
 
 
 def test_post_without_csrf_token_is_refused_with_a_clear_page(csrf_app):

@@ -2,23 +2,15 @@
 
 import pytest
 
-import config
-from community import create_app
 from community.db import transaction
 from community.extensions import db
 from community.services import accounts, qa
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, build_app
 
 
 @pytest.fixture(scope="module")
 def cached_app():
-    cfg = config.TestingConfig()
-    cfg.PAGE_CACHE_SECONDS = 60
-    cfg.SQLALCHEMY_DATABASE_URI = "sqlite://"
-    cfg.SQLALCHEMY_ENGINE_OPTIONS = {}
-    app = create_app(cfg)
-    with app.app_context():
-        db.create_all()
+    app = build_app(PAGE_CACHE_SECONDS=60)
     yield app
     with app.app_context():
         db.session.remove()

@@ -13,7 +13,7 @@ from community.services import categories as category_service
 from community.services.errors import DomainError
 from community.services.queries import Page
 from community.web.admin.forms import CategoryForm, RoleForm
-from community.web.auth.forms import apply_domain_error
+from community.web.forms import apply_domain_error
 
 bp = Blueprint("admin", __name__)
 USERS_PER_PAGE = 50

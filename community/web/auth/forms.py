@@ -5,7 +5,6 @@ from wtforms import BooleanField, EmailField, PasswordField, StringField, Submit
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from community.services.accounts import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
-from community.services.errors import DomainError
 
 _PASSWORD_HELP = f"At least {PASSWORD_MIN} characters."
 
@@ -17,18 +16,6 @@ def _password(label: str, *, rules: bool = True) -> PasswordField:
         validators.append(Length(min=PASSWORD_MIN, max=PASSWORD_MAX, message=msg))
     return PasswordField(label, validators=validators, description=_PASSWORD_HELP if rules else None,
                          render_kw={"autocomplete": "new-password"})  # fmt: skip
-
-
-def apply_domain_error(form: FlaskForm, exc: DomainError) -> None:
-    """Put a service error's per-field messages beside the fields (the rest above the form)."""
-    for name, message in (exc.fields or {}).items():
-        field = form._fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
-    if not exc.fields:
-        form.form_errors.append(exc.message)
 
 
 def _confirm(other: str) -> PasswordField:

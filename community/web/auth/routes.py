@@ -15,8 +15,8 @@ from community.web.auth.forms import (
     LoginForm,
     RegisterForm,
     ResetPasswordForm,
-    apply_domain_error,
 )
+from community.web.forms import apply_domain_error
 
 bp = Blueprint("auth", __name__)
 

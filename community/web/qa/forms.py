@@ -50,24 +50,3 @@ class EditAnswerForm(FlaskForm):
 
 class AcceptForm(FlaskForm):
     answer_id = HiddenField()
-
-
-def apply_errors(form: FlaskForm, fields: dict, fallback: str = "body") -> None:
-    """Copy a DomainError's per-field messages onto the form; unknown fields go to ``fallback``
-    (or to the form-level errors when the form has no such field)."""
-    for name, message in (fields or {}).items():
-        target = form._fields.get(name) or form._fields.get(fallback)
-        if target is None:
-            form.form_errors.append(message)
-            continue
-        if not isinstance(target.errors, list):
-            target.errors = list(target.errors or [])
-        target.errors.append(message)
-
-
-def show_violation(form: FlaskForm, exc) -> None:
-    """Put a RuleViolation on the form: beside its fields, or as a form-level error."""
-    if exc.fields:
-        apply_errors(form, exc.fields)
-    else:
-        form.form_errors.append(exc.message)

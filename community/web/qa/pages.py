@@ -7,7 +7,8 @@ from community.extensions import db
 from community.models import Post, Question
 from community.services import comments, content, policy, qa, queries
 from community.services.errors import RuleViolation
-from community.web.qa.forms import AnswerForm, AskForm, show_violation
+from community.web.forms import apply_domain_error
+from community.web.qa.forms import AnswerForm, AskForm
 from community.web.qa.routes import bp, login_required, question_of, question_url, viewer, write_limited
 
 
@@ -57,7 +58,7 @@ def ask():
                                       tags=form.tags.data, category=form.category.data)  # fmt: skip
                 return redirect(question_url(question))
             except RuleViolation as exc:
-                show_violation(form, exc)
+                apply_domain_error(form, exc, fallback="body")
                 status = 422
     return render_template("qa/ask.html", form=form, preview_html=preview_html), status
 
@@ -74,7 +75,7 @@ def post_answer(id: int):
             target = question_url(db.session.get(Question, id), f"answer-{answer.id}")
         return redirect(target)
     except RuleViolation as exc:
-        show_violation(form, exc)
+        apply_domain_error(form, exc, fallback="body")
     view = queries.question_view(db.session, question_id=id, viewer=viewer())
     return render_question(view, answer_form=form, status=422)
 

@@ -8,7 +8,8 @@ from community.models import Comment, Post, Question
 from community.services import comments, policy, qa, queries, votes
 from community.services.errors import NotFound, PermissionDenied, RuleViolation
 from community.web.errors import wants_json
-from community.web.qa.forms import EditAnswerForm, EditQuestionForm, show_violation
+from community.web.forms import apply_domain_error
+from community.web.qa.forms import EditAnswerForm, EditQuestionForm
 from community.web.qa.routes import bp, login_required, post_url, question_of, question_url, viewer, write_limited
 
 
@@ -48,7 +49,7 @@ def edit_post(post_id: int):
                 target = post_url(edited)
             return redirect(target)
         except RuleViolation as exc:
-            show_violation(form, exc)
+            apply_domain_error(form, exc, fallback="body")
             status = 422
     question = question_of(post)
     return render_template("qa/edit.html", form=form, post=post, question=question), status

@@ -11,7 +11,7 @@ from community.models import User
 from community.services import accounts, avatars, policy, queries
 from community.services import tokens as api_tokens
 from community.services.errors import DomainError
-from community.web.auth.forms import apply_domain_error
+from community.web.forms import apply_domain_error
 from community.web.users.forms import ProfileForm, TokenForm
 
 bp = Blueprint("users", __name__)
