@@ -91,7 +91,17 @@ class BaseConfig:
         # anonymous page views are cached this long unless content changes first (0 turns it off)
         self.PAGE_CACHE_SECONDS = float(_env("PAGE_CACHE_SECONDS", "30"))
         self.PAGE_CACHE_ENTRIES = _env_int("PAGE_CACHE_ENTRIES", 1000)
+        # question page views are counted in memory and written this often (services/views.py)
+        self.VIEW_FLUSH_SECONDS = float(_env("VIEW_FLUSH_SECONDS", "60"))
         self.QUESTIONS_PER_PAGE = 30
+        # reputation rules when none were saved on the admin page: stackexchange | community
+        self.REPUTATION_PRESET = _env("REPUTATION_PRESET", "stackexchange")
+
+        # `flask reputation detect-fraud` defaults (serial voting; docs/reputation.md "Anti-gaming")
+        self.FRAUD_WINDOW_HOURS = _env_int("FRAUD_WINDOW_HOURS", 24)
+        self.FRAUD_BURST_VOTES = _env_int("FRAUD_BURST_VOTES", 10)
+        self.FRAUD_SHARE_PERCENT = _env_int("FRAUD_SHARE_PERCENT", 50)
+        self.FRAUD_MIN_VOTES = _env_int("FRAUD_MIN_VOTES", 10)
         self.PASSWORD_RESET_MAX_AGE = 3600
 
 
@@ -117,6 +127,7 @@ class TestingConfig(BaseConfig):
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.OUTBOX_RELAY_IN_PROCESS = False
         self.PAGE_CACHE_SECONDS = 0  # tests that exercise the cache switch it on
+        self.VIEW_FLUSH_SECONDS = 0  # tests flush views explicitly
         self.SEARCH_INDEX_DIR = None  # tests use an in-memory index unless they ask
         self.MAIL_DIR = None
 

@@ -69,16 +69,23 @@ def _sqlite_pragmas(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from community.api import bp as api_bp
     from community.web import errors
+    from community.web.admin.reputation import bp as reputation_admin_bp
     from community.web.admin.routes import bp as admin_bp
     from community.web.auth.routes import bp as auth_bp
+    from community.web.badges import routes as badges_routes
     from community.web.qa.routes import bp as qa_bp
+    from community.web.reputation.routes import bp as reputation_bp
     from community.web.users.routes import bp as users_bp
 
     errors.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(qa_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(badges_routes.bp)
+    badges_routes.init_app(app)
+    app.register_blueprint(reputation_bp)  # /leaderboard, /users/<id>/reputation
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(reputation_admin_bp)  # /admin/reputation, /help/privileges, adjustments
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (community/api/auth.py)
 

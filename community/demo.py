@@ -10,6 +10,7 @@ import re
 import time
 import unicodedata
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from string import Template
 
@@ -17,9 +18,19 @@ from sqlalchemy import bindparam, func, select, update
 
 from community import demo_content as text
 from community.db import utcnow
-from community.models import Category, Comment, OutboxMessage, Post, Revision, User, Vote
+from community.models import BadgeAward, Category, Comment, OutboxMessage, Post, Revision, User, Vote
 from community.models.outbox import DONE
-from community.services import accounts, comments, content, qa, votes
+from community.services import (
+    accounts,
+    badges,
+    comments,
+    content,
+    qa,
+    reputation,
+    reputation_replay,
+    reputation_rules,
+    votes,
+)
 
 SEED = 20261202
 DEMO_PASSWORD = "community-demo"  # noqa: S105  (the published demo login)
@@ -27,6 +38,7 @@ ADMIN_EMAIL = text.ADMIN[1]
 QUESTION_COUNT = 300
 DAYS = 180
 BATCH = 5
+TODAY_VOTES = 24  # cast "today", so this week's and this month's leaderboards are never empty
 LOGIN_HINT = f"Log in as {ADMIN_EMAIL} / {DEMO_PASSWORD}"
 # side effects of the demo's back-dated past that nobody should be told about (no 900 emails on first run)
 QUIET_TOPICS = ("notify.answer", "email.send")
@@ -44,14 +56,41 @@ def seed(session, *, if_empty: bool = False) -> str:
         return "The database already has users; demo not seeded."
     started = time.perf_counter()
     builder = _Builder(session, random.Random(SEED), utcnow().replace(microsecond=0))
-    stats = builder.run()
+    with _seeding_mode(session) as real_rules:
+        stats = builder.run()
+    builder.settle(real_rules)
     elapsed = time.perf_counter() - started
     return (
         f"Seeded the Acme Cloud demo in {elapsed:.1f}s: {stats['categories']} categories, {stats['users']} users, "
         f"{stats['questions']} questions, {stats['answers']} answers, {stats['comments']} comments, "
-        f"{stats['votes']} votes, {stats['accepted']} accepted answers.\n"
+        f"{stats['votes']} votes, {stats['accepted']} accepted answers, {stats['badges']} badges.\n"
         f"{LOGIN_HINT} (every demo user has the password {DEMO_PASSWORD!r})."
     )
+
+
+@contextmanager
+def _seeding_mode(session):
+    """Build the past under rules that refuse nothing and with badges deferred; yield the real rules.
+
+    The services enforce today's privileges and the daily vote limit with today's reputations, and
+    judge badges and date ledger entries by today's clock, but the demo happens over 180 days: once
+    it is back-dated, ``settle`` replays the ledger under the real rules and backfills the badges.
+    Both overrides live in this session's ``info`` only while the block runs, and are removed even
+    when the seed fails.
+    """
+    real = reputation_rules.current(session)
+    # every amount 0: the build writes no ledger entries at all (the replay writes the real ones once)
+    amounts = {name: 0 for name in real.rules if name not in ("daily_cap", "floor", "votes_per_day")}
+    relaxed = reputation_rules.Ruleset(preset=real.preset, rules={**real.rules, **amounts, "votes_per_day": 10_000},
+                                       levels=real.levels, privileges=dict.fromkeys(real.privileges, 1))  # fmt: skip
+    session.info["reputation_ruleset"] = relaxed
+    session.info[badges.DEFERRED] = True
+    try:
+        yield real
+    finally:
+        session.info.pop(badges.DEFERRED, None)
+        if session.info.get("reputation_ruleset") is relaxed:
+            del session.info["reputation_ruleset"]
 
 
 def email_for(name: str) -> str:
@@ -72,12 +111,15 @@ class _Builder:
         self.revision_times: list[dict] = []
         self.comment_times: list[dict] = []
         self.vote_times: list[dict] = []
+        self.voted: set[tuple[int, int]] = set()
+        self.answers: list[tuple[int, int, datetime]] = []  # (post id, author id, posted at)
         self.seen: dict[int, datetime] = {}
 
     # --- the build ------------------------------------------------------------------------------
 
     def run(self) -> Counter:
-        first_outbox = self.session.scalar(select(func.max(OutboxMessage.id))) or 0
+        """Build the content through the services, then back-date it (call ``settle`` next)."""
+        self.first_outbox = self.session.scalar(select(func.max(OutboxMessage.id))) or 0
         self.users = self._users()
         self._categories()
         offsets = sorted((self.rng.uniform(1800, DAYS * 86400) for _ in range(QUESTION_COUNT)), reverse=True)
@@ -85,10 +127,31 @@ class _Builder:
             self._thread(self.now - timedelta(seconds=round(offset)))
             if n % BATCH == 0:
                 self._release()
+        self._todays_votes()
         self._release()
         self._apply_timestamps()
-        self._quiet_side_effects(first_outbox)
         return self.stats
+
+    def settle(self, ruleset) -> None:
+        """Replay the back-dated history under the real rules into the ledger, award the badges it
+        earned, and keep the past quiet. The services wrote ledger entries dated "now" under the
+        relaxed rules; the rebuild replaces them with the entries the real history earns."""
+        reputation_replay.rebuild(self.session, ruleset, reason="demo seed")
+        self.session.expire_all()
+        badges.backfill(self.session)
+        self._manual_badge()
+        self._quiet_side_effects(self.first_outbox)
+        self.session.expire_all()
+
+    def _manual_badge(self) -> None:
+        """The community team's thank-you: a manual badge for the member with the most accepted answers."""
+        marketer = next(u for u in self.users if u.role == "marketer")
+        spec = text.MANUAL_BADGE
+        badge = badges.define(self.session, actor=marketer, name=spec["name"], tier=spec["tier"],
+                              description=spec["description"])  # fmt: skip
+        hero = max((u for u in self.users if u.role == "member"), key=lambda u: (u.accepted_count or 0, -u.id))
+        badges.award(self.session, actor=marketer, slug=badge.slug, user=hero, reason=spec["reason"])
+        self.stats["badges"] = self.session.scalar(select(func.count(BadgeAward.id)))
 
     def _users(self) -> list[User]:
         name, email, role = text.ADMIN
@@ -145,6 +208,10 @@ class _Builder:
         if answers and self.rng.random() < 0.62:
             activity = max(activity, self._accept(question, asker, answers))
         self.post_times[question.id]["last_activity_at"] = activity
+        self.answers.extend((post.id, post.author_id, at) for post, at in answers)
+        # older questions have been read more; a few reach the Popular / Notable question badges
+        age = (self.now - asked_at) / timedelta(days=DAYS)
+        self.post_times[question.id]["view_count"] = int(self.rng.lognormvariate(4.6, 1.2) * (0.4 + age)) + 3 * len(answers)
 
     # --- pieces of a thread ---------------------------------------------------------------------
 
@@ -220,11 +287,27 @@ class _Builder:
         voters = self.rng.sample([u for u in self.users if u.id != post.author_id], count)
         for voter in voters:
             value = -1 if self.rng.random() < 0.12 else 1
-            votes.cast(self.session, actor=voter, post_id=post.id, value=value)
-            at = self._later(posted_at, hours=48)
-            self.vote_times.append({"b_post": post.id, "b_user": voter.id, "b_at": at})
-            self._saw(voter, at)
+            self._vote(voter, post.id, value, self._later(posted_at, hours=48))
         self.stats["votes"] += count
+
+    def _vote(self, voter: User, post_id: int, value: int, at: datetime) -> None:
+        votes.cast(self.session, actor=voter, post_id=post_id, value=value)
+        self.vote_times.append({"b_post": post_id, "b_user": voter.id, "b_at": at})
+        self.voted.add((post_id, voter.id))
+        self._saw(voter, at)
+
+    def _todays_votes(self) -> None:
+        """A few upvotes on older answers earlier today: there is always activity this week and month."""
+        today = reputation.day_start(self.now)
+        for _ in range(TODAY_VOTES):
+            post_id, author_id, posted_at = self.rng.choice(self.answers)
+            voter = self._pick(exclude={author_id} | {uid for pid, uid in self.voted if pid == post_id})
+            at, fraction = today + (self.now - today) * self.rng.random(), self.rng.random()
+            if at <= posted_at:
+                at = posted_at + (self.now - posted_at) * fraction
+            if (post_id, voter.id) not in self.voted and voter.id != author_id:
+                self._vote(voter, post_id, 1, at)
+                self.stats["votes"] += 1
 
     def _accept(self, question, asker: User, answers: list) -> datetime:
         if self.rng.random() < 0.7:
@@ -233,6 +316,7 @@ class _Builder:
             chosen, at = self.rng.choice(answers)
         qa.accept(self.session, actor=asker, question_id=question.id, answer_id=chosen.id)
         accepted_at = self._later(at, hours=20)
+        self.post_times[question.id]["accepted_at"] = accepted_at
         self._saw(asker, accepted_at)
         self.stats["accepted"] += 1
         return accepted_at
@@ -262,7 +346,8 @@ class _Builder:
         return start + (self.now - start) * fraction
 
     def _stamp_post(self, post: Post, author: User, at: datetime) -> datetime:
-        self.post_times[post.id] = {"b_id": post.id, "created_at": at, "last_activity_at": at, "edited_at": None}
+        self.post_times[post.id] = {"b_id": post.id, "created_at": at, "last_activity_at": at, "edited_at": None,
+                                    "accepted_at": None, "view_count": 0}  # fmt: skip
         self.revision_times.append({"b_post": post.id, "b_number": 1, "b_at": at})
         self._saw(author, at)
         return at
@@ -287,10 +372,12 @@ class _Builder:
         posts = Post.__table__
         # bind names differ from column names: Core would otherwise add them to the SET clause
         rows = [{"b_id": r["b_id"], "b_created": r["created_at"], "b_activity": r["last_activity_at"],
-                 "b_edited": r["edited_at"]} for r in self.post_times.values()]
+                 "b_edited": r["edited_at"], "b_accepted": r["accepted_at"], "b_views": r["view_count"]}
+                for r in self.post_times.values()]  # fmt: skip
         conn.execute(update(posts).where(posts.c.id == bindparam("b_id")).values(
             created_at=bindparam("b_created"), last_activity_at=bindparam("b_activity"),
-            edited_at=bindparam("b_edited")), rows)  # fmt: skip
+            edited_at=bindparam("b_edited"), accepted_at=bindparam("b_accepted"),
+            view_count=bindparam("b_views")), rows)  # fmt: skip
         revisions = Revision.__table__
         conn.execute(update(revisions).where(revisions.c.post_id == bindparam("b_post"),
                                              revisions.c.number == bindparam("b_number"))

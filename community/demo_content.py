@@ -269,3 +269,10 @@ ANSWER_COMMENTS = [
 TITLE_SUFFIXES = [" on the $plan plan", " in $region", " with the $sdk $version", " on $os", " ($plan plan)",
                   " since last week", " for a $seats-seat team", " in $browser"]
 EDIT_REASONS = ["Added the error message", "Fixed a typo", "Clarified the plan we are on", "Formatting"]
+# the marketer's one manual badge, given to the member with the most accepted answers
+MANUAL_BADGE = {
+    "name": "Customer Hero",
+    "tier": "silver",
+    "description": "Chosen by the Acme Cloud community team for helping more customers than anyone this season.",
+    "reason": "Most accepted answers in the community over the last six months. Thank you!",
+}

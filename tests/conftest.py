@@ -165,18 +165,28 @@ def session(app):
         _db.session.rollback()
 
 
-def make_user(session, email="member@example.com", name="Member Mia", role="member", password=PASSWORD):
+def make_user(session, email="member@example.com", name="Member Mia", role="member", password=PASSWORD,
+              reputation=1):  # fmt: skip
+    """Register a user; ``reputation`` above 1 is granted as a recorded adjustment (through the ledger)."""
+    from community.services import reputation as rep
+
     with transaction(session):
         user = accounts.register(session, email=email, display_name=name, password=password, role=role)
+        if reputation > 1:
+            rep.record_adjustment(session, user_id=user.id, delta=reputation - 1, reason="test fixture")
+    session.refresh(user)
     return user
 
 
 @pytest.fixture
 def users(session):
-    """One committed user per role, keyed by role; plus ``other`` (a second member)."""
-    result = {role: make_user(session, f"{role}@example.com", f"{role.title()} User", role)
+    """One committed user per role, keyed by role; plus ``other`` (a second member).
+
+    Each has 200 reputation: enough to vote up and down and to comment, not to edit others' posts.
+    """
+    result = {role: make_user(session, f"{role}@example.com", f"{role.title()} User", role, reputation=200)
               for role in ("member", "moderator", "marketer", "admin")}  # fmt: skip
-    result["other"] = make_user(session, "other@example.com", "Other Member", "member")
+    result["other"] = make_user(session, "other@example.com", "Other Member", "member", reputation=200)
     return result
 
 

@@ -6,6 +6,7 @@ PostgreSQL schema when TEST_DATABASE_URL is set), so the per-test table cleaning
 
 import os
 import time
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -16,8 +17,20 @@ import config
 from community import create_app, demo
 from community.db import transaction, utcnow
 from community.extensions import db
-from community.models import Answer, Category, Comment, OutboxMessage, Post, Question, User, Vote
-from community.services import accounts, counters
+from community.models import (
+    Answer,
+    BadgeAward,
+    Category,
+    Comment,
+    OutboxMessage,
+    Post,
+    Question,
+    ReputationEntry,
+    ReputationTotal,
+    User,
+    Vote,
+)
+from community.services import accounts, counters, privileges, reputation, reputation_rules
 
 # one full seed (~30 s of CPU on the 2-vCPU CI box, more under load or on PostgreSQL) runs in the first test's setup
 pytestmark = pytest.mark.timeout(600)
@@ -165,6 +178,83 @@ def test_seed_sends_no_notifications_about_its_past(demo_session):
     assert _count(demo_session, pending) == 0
 
 
+def test_the_ledger_explains_every_cached_reputation(demo_session):
+    assert reputation.verify(demo_session) == []
+
+
+def test_flask_reputation_verify_passes_after_the_seed(seeded):
+    app = seeded[0]
+    with app.app_context():  # `flask` pushes one for every command; the test runner does not
+        result = app.test_cli_runner().invoke(args=["reputation", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.output
+
+
+def test_the_ledger_is_dated_by_the_back_dated_history(demo_session):
+    oldest = demo_session.scalar(select(func.min(ReputationEntry.created_at)))
+    assert oldest < utcnow() - timedelta(days=150)
+    vote_entry_at = select(ReputationEntry.id).join(Vote, Vote.id == ReputationEntry.source_id).where(
+        ReputationEntry.source_type == "vote", ReputationEntry.created_at != Vote.created_at)
+    assert _count(demo_session, vote_entry_at) == 0
+
+
+def test_accepted_answers_carry_their_back_dated_accept_time(demo_session):
+    a = aliased(Answer)
+    rows = demo_session.execute(select(Question.accepted_at, a.created_at)
+                                .join(a, a.id == Question.accepted_answer_id)).all()  # fmt: skip
+    assert rows and all(answered <= accepted <= utcnow() for accepted, answered in rows)
+    accept_entries = (select(ReputationEntry.id).join(Question, Question.id == ReputationEntry.source_id)
+                      .where(ReputationEntry.kind == "answer_accepted",
+                             ReputationEntry.created_at == Question.accepted_at))  # fmt: skip
+    assert _count(demo_session, accept_entries) == len(rows)  # nobody answers their own question in the demo
+
+
+def test_reputation_spreads_over_the_levels(demo_session):
+    levels = reputation_rules.current(demo_session).levels
+    reached = Counter(reputation_rules.level_for(rep, levels)[0]["name"]
+                      for rep in demo_session.scalars(select(User.reputation)))  # fmt: skip
+    assert {"Contributor", "Advocate", "Champion"} <= set(reached)
+    top = demo_session.scalar(select(func.max(User.reputation)))
+    assert 2500 <= top <= 10_000
+
+
+def test_this_weeks_and_this_months_leaderboards_have_people(demo_session):
+    week, month, *_ = reputation.periods(utcnow())
+    for period in (week, month):
+        people = select(ReputationTotal.user_id).where(ReputationTotal.scope == "all", ReputationTotal.period == period,
+                                                        ReputationTotal.total > 0)  # fmt: skip
+        assert _count(demo_session, people) >= 3, period
+
+
+def test_the_seed_awards_badges_from_the_history(demo_session):
+    kinds = demo_session.scalars(select(BadgeAward.badge).distinct()).all()
+    assert len(kinds) >= 8, kinds
+
+
+def test_badges_follow_the_back_dated_history(demo_session):
+    """Fast Responder (an accepted answer within an hour) is judged by the back-dated times, not by
+    the seed's "everything happened just now"."""
+    q = aliased(Question)
+    fast = {author for author, answered, asked in demo_session.execute(
+        select(Answer.author_id, Answer.created_at, q.created_at).join(q, q.accepted_answer_id == Answer.id))
+        if answered - asked <= timedelta(hours=1)}  # fmt: skip
+    holders = set(demo_session.scalars(select(BadgeAward.user_id).where(BadgeAward.badge == "fast-responder")))
+    assert holders == fast
+    assert 0 < len(holders) < 30
+
+
+def test_the_marketer_awards_one_manual_badge_with_a_reason(demo_session):
+    marketer = demo_session.scalars(select(User.id).where(User.role == "marketer")).one()
+    manual = demo_session.scalars(select(BadgeAward).where(BadgeAward.awarded_by_id == marketer)).all()
+    assert [(a.badge, a.reason) for a in manual] == [("customer-hero", demo.text.MANUAL_BADGE["reason"])]
+
+
+def test_the_real_privileges_apply_after_the_seed(seeded, demo_session):
+    newcomer = demo_session.scalars(select(User).where(User.role == "member").order_by(User.reputation)).first()
+    assert privileges.threshold(demo_session, "vote_down") == 125
+    assert privileges.has(demo_session, newcomer, "vote_down") is (newcomer.reputation >= 125)
+
+
 def test_summary_names_the_admin_login(seeded):
     assert "Log in as admin@example.com / community-demo" in seeded[1]
     assert "300 questions" in seeded[1]
@@ -219,6 +309,29 @@ def test_if_empty_leaves_a_database_with_users_alone(small_app):
             result = demo.seed(db.session, if_empty=True)
         assert "not seeded" in result
         assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_relaxed_rules_end_with_the_seed_in_the_same_transaction(small_app):
+    app = small_app("rules")
+    with app.app_context():
+        with transaction():
+            demo.seed(db.session)
+            assert privileges.threshold(db.session, "comment") == 50
+            assert reputation_rules.current(db.session)["votes_per_day"] == 40
+
+
+def test_relaxed_rules_end_when_the_seed_fails(small_app, monkeypatch):
+    app = small_app("failing")
+
+    def boom(self):
+        raise RuntimeError("seed failed")
+
+    monkeypatch.setattr(demo._Builder, "run", boom)
+    with app.app_context():
+        with transaction():
+            with pytest.raises(RuntimeError):
+                demo.seed(db.session)
+            assert privileges.threshold(db.session, "vote_down") == 125  # still inside the caller's transaction
 
 
 def test_if_empty_seeds_an_empty_database(small_app):

@@ -8,8 +8,8 @@ import pytest
 
 from community.db import transaction
 from community.extensions import db
-from community.services import comments, tokens
-from tests.conftest import PASSWORD
+from community.services import comments, suggested_edits, tokens
+from tests.conftest import PASSWORD, make_user
 
 ROLES = ("anonymous", "member", "moderator", "marketer", "admin")
 ALLOWED, FORBIDDEN, LOGIN = "allowed", "forbidden", "login"
@@ -27,6 +27,11 @@ WEB_CASES = [
     ("comment", "/posts/{a}/comments", {"body": "A comment that is long enough."}, EVERYONE),
     ("vote", "/posts/{a}/vote", {"value": "1"}, EVERYONE),
     ("edit others' answer", "/posts/{a}/edit", {"body": LONG_BODY + " (edited)", "reason": "matrix"}, STAFF),
+    ("suggest an edit of others' question", "/posts/{q}/suggest-edit",
+     {"title": "How do I export all of my invoices?", "body": LONG_BODY, "tags": "billing", "reason": "matrix"},
+     EVERYONE),  # members suggest; staff are sent on to the edit form
+    ("approve a suggested edit of others' answer", "/suggested-edits/{s}/approve", {"note": "ok"}, STAFF),
+    ("reject a suggested edit of others' answer", "/suggested-edits/{s}/reject", {"note": "no"}, STAFF),
     ("delete others' answer", "/posts/{a}/delete", {}, STAFF),
     ("delete others' comment", "/comments/{c}/delete", {}, STAFF),
     ("accept on others' question", "/questions/{q}/accept", {"answer_id": "{a}"}, NOBODY),
@@ -45,18 +50,23 @@ API_CASES = [
     ("api vote", "/api/v1/answers/{a}/vote", {"value": 1}, EVERYONE),
     ("api accept on others' question", "/api/v1/questions/{q}/accept", {"answer_id": "{a}"}, NOBODY),
     ("api render", "/api/v1/render", {"body": "**hi**"}, EVERYONE),
+    ("api approve a suggested edit", "/api/v1/suggested-edits/{s}/approve", {"note": "ok"}, STAFF),
+    ("api reject a suggested edit", "/api/v1/suggested-edits/{s}/reject", {"note": "no"}, STAFF),
 ]  # fmt: skip
 
 
 @pytest.fixture
 def world(session, users, ask, answer):
-    """A question and answer by members other than the actors, with one comment."""
+    """A question and answer by members other than the actors, with one comment, and an edit of the
+    answer suggested by a newcomer."""
     author = users["other"]
     q = ask(author)
     a = answer(author, q)
+    suggester = make_user(session, "suggester@example.com", "Sam Suggester", "member", reputation=1)
     with transaction(session):
         c = comments.add(session, actor=author, post_id=a.id, body="Owner's comment on the answer.")
-    return {"q": q.id, "a": a.id, "c": c.id, "u": author.id}
+        s = suggested_edits.suggest(session, actor=suggester, post_id=a.id, body=LONG_BODY + " (suggested)")
+    return {"q": q.id, "a": a.id, "c": c.id, "u": author.id, "s": s.id}
 
 
 def _fill(value, ids):

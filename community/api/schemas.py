@@ -164,10 +164,102 @@ class UserSchema(Schema):
     about_html = fields.String()
     avatar_url = fields.String()
     url = fields.String()
+    level = fields.Nested("LevelSchema", metadata={"description": "The level the reputation reaches."})
+    badges = fields.List(fields.Nested("UserBadgeSchema"), metadata={"description": "Live badge awards, oldest first."})
+
+
+class UserBadgeSchema(Schema):
+    name = fields.String(metadata={"description": "The badge's name (a tag badge is named after its tag)."})
+    tier = fields.String(metadata={"enum": ["bronze", "silver", "gold"]})
+    awarded_at = UTCDateTime()
+
+
+class BadgeSchema(Schema):
+    slug = fields.String()
+    name = fields.String()
+    tier = fields.String(metadata={"enum": ["bronze", "silver", "gold"]})
+    description = fields.String()
+    kind = fields.String(metadata={"description": "once, post (per post), tag (per tag) or manual"})
+    holders = fields.Integer(metadata={"description": "Members holding it."})
+    url = fields.String()
+
+
+class BadgeListSchema(Schema):
+    items = fields.List(fields.Nested(BadgeSchema))
 
 
 class MeSchema(UserSchema):
     email = fields.String()
+
+
+# --- reputation: levels, ledger entries, leaderboards ------------------------
+
+
+class LevelSchema(Schema):
+    name = fields.String(metadata={"example": "Contributor"})
+    min = fields.Integer(metadata={"description": "The reputation the level starts at."})
+
+
+class ReputationListArgsSchema(Schema):
+    """Query string of GET /users/<id>/reputation."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=30, validate=validate.Range(min=1, max=100))
+
+
+class ReputationEntrySchema(Schema):
+    id = fields.Integer()
+    delta = fields.Integer(metadata={"description": "What the entry changed (after the daily cap and the floor)."})
+    kind = fields.String(metadata={"example": "answer_upvoted"})
+    source_type = fields.String(metadata={"description": "vote, accept, badge, adjustment, suggested_edit, answer"})
+    source_id = fields.Integer(allow_none=True)
+    post_id = fields.Integer(allow_none=True)
+    reverses_id = fields.Integer(allow_none=True, metadata={"description": "The entry this one compensates."})
+    note = fields.String(metadata={"description": "Adjustment reason, badge, or a cap/floor note."})
+    created_at = UTCDateTime()
+
+
+class ReputationPageSchema(Schema):
+    items = fields.List(fields.Nested(ReputationEntrySchema), metadata={"description": "Newest first."})
+    page = fields.Integer()
+    pages = fields.Integer()
+    total = fields.Integer()
+
+
+class LeaderboardArgsSchema(Schema):
+    """Query string of GET /leaderboard."""
+
+    period = fields.String(load_default="all", validate=validate.OneOf(("all", "week", "month", "quarter", "year")))
+    tag = fields.String(load_default=None, metadata={"description": "Points earned in this tag."})
+    category = fields.String(load_default=None, metadata={"description": "Points earned in this category (slug)."})
+    staff = fields.Boolean(load_default=False, metadata={"description": "Include moderators and admins."})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
+
+
+class LeaderboardRowSchema(Schema):
+    rank = fields.Integer()
+    user_id = fields.Integer()
+    name = fields.String()
+    reputation = fields.Integer()
+    points = fields.Integer(metadata={"description": "Earned in the period and scope (reputation for all time)."})
+    level = fields.Nested(LevelSchema)
+
+
+class ViewerRankSchema(Schema):
+    rank = fields.Integer()
+    points = fields.Integer()
+
+
+class LeaderboardSchema(Schema):
+    items = fields.List(fields.Nested(LeaderboardRowSchema))
+    page = fields.Integer()
+    pages = fields.Integer()
+    total = fields.Integer()
+    period = fields.String()
+    period_key = fields.String(metadata={"example": "w2026-49"})
+    viewer_rank = fields.Nested(ViewerRankSchema, allow_none=True,
+                                metadata={"description": "The caller's place on this board, when they are on it."})
 
 
 class ErrorDetailSchema(Schema):
@@ -180,14 +272,45 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetailSchema)
 
 
+class SuggestEditSchema(_Input):
+    body = fields.String(required=True, metadata={"description": "Markdown, 30-30,000 characters."})
+    title = fields.String(load_default=None, metadata={"description": "Questions only: 15-150 characters."})
+    tags = fields.List(fields.String(), load_default=None, metadata={"description": "Questions only: 1-5 tags."})
+    reason = fields.String(load_default="", metadata={"description": "Edit summary, at most 300 characters."})
+
+
+class ReviewSchema(_Input):
+    note = fields.String(load_default="", metadata={"description": "Optional note to the suggester (≤300)."})
+
+
+class SuggestedEditSchema(Schema):
+    id = fields.Integer()
+    post_id = fields.Integer()
+    author = fields.Nested(AuthorSchema)
+    title = fields.String(allow_none=True)
+    body = fields.String()
+    tags = fields.Function(lambda s: s.tags.split() if s.tags is not None else None)
+    reason = fields.String()
+    status = fields.String(metadata={"description": "pending, approved or rejected."})
+    review_note = fields.String()
+    created_at = UTCDateTime()
+    reviewed_at = UTCDateTime(allow_none=True)
+
+
 # Every schema the OpenAPI document lists, by component name.
 COMPONENTS = {
+    "UserBadge": UserBadgeSchema, "Badge": BadgeSchema, "BadgeList": BadgeListSchema,
     "QuestionListArgs": QuestionListArgsSchema, "Ask": AskSchema, "Body": BodySchema, "Vote": VoteSchema,
     "Accept": AcceptSchema, "Render": RenderSchema, "Author": AuthorSchema, "CategoryRef": CategoryRefSchema,
     "Comment": CommentSchema, "QuestionSummary": QuestionSummarySchema, "Answer": AnswerSchema,
     "QuestionDetail": QuestionDetailSchema, "QuestionPage": QuestionPageSchema, "VoteResult": VoteResultSchema,
-    "RenderResult": RenderResultSchema, "User": UserSchema, "Me": MeSchema, "ErrorDetail": ErrorDetailSchema,
+    "RenderResult": RenderResultSchema,
+    "Level": LevelSchema, "User": UserSchema, "Me": MeSchema, "ErrorDetail": ErrorDetailSchema,
     "Error": ErrorSchema,
+    "ReputationListArgs": ReputationListArgsSchema, "ReputationEntry": ReputationEntrySchema,
+    "ReputationPage": ReputationPageSchema, "LeaderboardArgs": LeaderboardArgsSchema,
+    "LeaderboardRow": LeaderboardRowSchema, "ViewerRank": ViewerRankSchema, "Leaderboard": LeaderboardSchema,
+    "SuggestEdit": SuggestEditSchema, "Review": ReviewSchema, "SuggestedEdit": SuggestedEditSchema,
 }  # fmt: skip
 
 

@@ -2,9 +2,10 @@
 
 from community.api import bp
 from community.api.auth import actor, require_actor
+from community.api.reputation import level_of
 from community.api.schemas import MeSchema, UserSchema, present_user
 from community.extensions import db
-from community.services import accounts, policy
+from community.services import accounts, badge_queries, policy
 from community.services.errors import NotFound
 
 
@@ -27,7 +28,10 @@ def get_user(user_id: int):
     user = accounts.get_user(db.session, user_id)
     if not user.is_active_account and not policy.is_staff(actor()):  # suspended: staff only
         raise NotFound("No such user.")
-    return UserSchema().dump(present_user(user))
+    data = present_user(user)
+    data["level"] = level_of(user)
+    data["badges"] = badge_queries.for_api(db.session, user.id)
+    return UserSchema().dump(data)
 
 
 @bp.get("/me")
@@ -46,4 +50,7 @@ def me():
               schema: MeSchema
         401: {$ref: '#/components/responses/Unauthorized'}
     """
-    return MeSchema().dump(present_user(require_actor()))
+    user = require_actor()
+    data = present_user(user)
+    data["level"] = level_of(user)
+    return MeSchema().dump(data)

@@ -114,6 +114,7 @@ def loop(app, *, stop=None, sleep=time.sleep) -> None:
         with app.app_context():
             try:
                 counts = run_once(db.session, config=app.config)
+                flush_views_if_due(db.session, every=app.config.get("VIEW_FLUSH_SECONDS", 60))
             except Exception:
                 log.exception("outbox relay pass failed")
                 counts = {}
@@ -123,10 +124,51 @@ def loop(app, *, stop=None, sleep=time.sleep) -> None:
             sleep(poll)
 
 
+def flush_views_if_due(session, *, every: float) -> int:
+    """Write this process's pending question views every ``every`` seconds (services/views.py)."""
+    from community.db import transaction
+    from community.services import views
+
+    if not views.counter.due(every):
+        return 0
+    with views.batch() as counts, transaction(session):
+        return views.apply(session, counts)
+
+
+def view_flush_loop(app, *, stop=None, sleep=time.sleep) -> None:
+    """Flush question views on their own schedule, for web processes that run no relay."""
+    from community.extensions import db
+
+    every = app.config.get("VIEW_FLUSH_SECONDS", 60)
+    while every > 0 and not (stop and stop()):
+        sleep(every)
+        with app.app_context():
+            try:
+                flush_views_if_due(db.session, every=every)
+            except Exception:
+                log.exception("view flush failed")
+            finally:
+                db.session.remove()
+
+
+def start_view_flusher(app) -> None:
+    """Start ``view_flush_loop`` once per process, unless this process runs the relay (which flushes)."""
+    from community.extensions import socketio
+
+    if app.config.get("VIEW_FLUSH_SECONDS", 60) <= 0:
+        return
+    state = app.extensions.setdefault("view_flusher", {})
+    if state.get("started"):  # this process's relay (or an earlier call) flushes already
+        return
+    state["started"] = True
+    socketio.start_background_task(view_flush_loop, app, sleep=socketio.sleep)
+
+
 def start_in_background(app) -> None:
     """Run the relay inside the server process (the embedded default)."""
     from community.extensions import socketio
 
+    app.extensions.setdefault("view_flusher", {})["started"] = True  # the loop flushes question views
     socketio.start_background_task(loop, app, sleep=socketio.sleep)
     log.info("outbox relay running in the server process")
 

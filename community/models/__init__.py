@@ -1,5 +1,6 @@
 """Mapped classes only: columns, relationships, constraints. No commits, no I/O."""
 
+from community.models.badge import TIERS, BadgeAward, ManualBadge
 from community.models.outbox import OutboxMessage
 from community.models.qa import (
     Answer,
@@ -8,13 +9,34 @@ from community.models.qa import (
     Post,
     Question,
     Revision,
+    SuggestedEdit,
     Tag,
     Vote,
     question_tags,
 )
+from community.models.reputation import (
+    FraudCase,
+    FraudVote,
+    ReputationAdjustment,
+    ReputationEntry,
+    ReputationRebuild,
+    ReputationTotal,
+    Setting,
+)
 from community.models.user import ROLES, STAFF_ROLES, ApiToken, User
 
 __all__ = [
+    "TIERS",
+    "BadgeAward",
+    "FraudCase",
+    "FraudVote",
+    "ManualBadge",
+    "ReputationAdjustment",
+    "ReputationEntry",
+    "ReputationRebuild",
+    "ReputationTotal",
+    "Setting",
+    "SuggestedEdit",
     "ROLES",
     "STAFF_ROLES",
     "Answer",

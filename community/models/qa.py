@@ -103,6 +103,9 @@ class Question(Post):
         ForeignKey("posts.id", use_alter=True, ondelete="SET NULL")
     )
     answer_count: Mapped[int | None] = mapped_column(default=0, server_default="0")
+    accepted_at: Mapped[datetime | None]
+    # page views, counted in memory and flushed in batches (``services/views.py``)
+    view_count: Mapped[int | None] = mapped_column(default=0, server_default="0")
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     tags: Mapped[list[Tag]] = relationship(
@@ -174,3 +177,29 @@ class Revision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class SuggestedEdit(Base):
+    """An edit proposed by a member below the edit privilege; the post's author or a moderator
+    approves it (it becomes a revision, and the suggester earns reputation) or rejects it."""
+
+    __tablename__ = "suggested_edits"
+    __table_args__ = (
+        Index("ix_suggested_edits_status_created", "status", "created_at"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="suggested_edit_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(150))
+    body: Mapped[str] = mapped_column(Text)
+    tags: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    review_note: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    reviewed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined", innerjoin=True)

@@ -14,7 +14,10 @@ STAFF_ROLES = ("moderator", "admin")
 
 class User(UserMixin, Base):
     __tablename__ = "users"
-    __table_args__ = (Index("ix_users_email_lower", text("lower(email)")),)
+    __table_args__ = (
+        Index("ix_users_email_lower", text("lower(email)")),
+        Index("ix_users_reputation", "reputation"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -2,7 +2,7 @@
 
 from community.db import record_event, utcnow
 from community.models import Answer, Comment, Post, Question, User
-from community.services import content, counters, policy, rules
+from community.services import content, counters, policy, privileges, rules
 from community.services.errors import NotFound, PermissionDenied, RuleViolation
 from community.services.qa import get_post
 
@@ -15,6 +15,8 @@ def add(session, *, actor: User, post_id: int, body: str) -> Comment:
     question = post if not isinstance(post, Answer) else session.get(Question, post.question_id)
     if post.deleted_at is not None or question.deleted_at is not None:
         raise RuleViolation("You cannot comment on a deleted post.")
+    if actor.id not in (post.author_id, question.author_id):  # your own posts are always open to you
+        privileges.require(session, actor, "comment")
     body = rules.comment(body)
     comment = Comment(post_id=post.id, author_id=actor.id, body=body, body_html=content.render_inline(body))
     session.add(comment)

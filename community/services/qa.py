@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from community.db import record_event, utcnow
 from community.models import Answer, Category, Post, Question, Revision, Tag, User
-from community.services import content, counters, outbox, policy, rules
+from community.services import badges, content, counters, outbox, policy, privileges, reputation, rules
 from community.services.errors import NotFound, PermissionDenied, RuleViolation
 
 EXCERPT_LEN = 240
@@ -100,6 +100,7 @@ def ask(session, *, actor: User, title: str, body: str, tags, category: str | No
     counters.bump(session, Category, cat.id, question_count=1)
     counters.bump_tags(session, [t.id for t in question.tags], 1)
     record_event(session, "question_posted", {"question_id": question.id, "title": title}, room="questions")
+    badges.evaluate(session, "question", user_ids=[actor.id], post_id=question.id)
     return question
 
 
@@ -124,7 +125,16 @@ def answer(session, *, actor: User, question_id: int, body: str) -> Answer:
                  room=f"question:{question.id}")  # fmt: skip
     outbox.enqueue(session, "notify.answer", {"question_id": question.id, "answer_id": post.id},
                    key=f"answer:{post.id}")  # fmt: skip
+    reputation.on_answer_posted(session, answer=post, question=question)
+    badges.evaluate(session, "answer", user_ids=[actor.id], post_id=post.id)
     return post
+
+
+def may_edit(session, actor: User | None, post: Post) -> bool:
+    """Authors and moderators edit as before; members with the edit privilege edit any live post."""
+    if policy.can_edit(actor, post):
+        return True
+    return post.deleted_at is None and actor is not None and privileges.has(session, actor, "edit")
 
 
 def edit(session, *, actor: User, post_id: int, body: str, reason: str = "",
@@ -135,28 +145,47 @@ def edit(session, *, actor: User, post_id: int, body: str, reason: str = "",
     """
     _check_active(actor)
     post = get_post(session, post_id, viewer=actor)
-    if not policy.can_edit(actor, post):
-        raise PermissionDenied("You can only edit your own posts.")
+    if not may_edit(session, actor, post):
+        if post.deleted_at is not None:
+            raise PermissionDenied("Only moderators can edit a deleted post.")
+        privileges.require(session, actor, "edit")
+    change = clean_edit(session, post, body=body, reason=reason, title=title, tags=tags)
+    write_revision(session, post, author_id=actor.id, change=change)
+    badges.evaluate(session, "edit", user_ids=[actor.id], post_id=post.id)
+    return post
+
+
+def clean_edit(session, post: Post, *, body, reason="", title=None, tags=None) -> dict:
+    """Validate an edit of ``post`` (rules.py) and refuse one that changes nothing.
+
+    Returns the cleaned ``{"body", "reason", "title", "tags"}`` (title/tags None for answers).
+    Also used by suggested edits, so a suggestion passes exactly the rules of an edit."""
     errors: dict = {}
     body = _collect(errors, rules.body, body)
     reason = _collect(errors, rules.reason, reason)
     is_question = isinstance(post, Question)
+    names = None
     if is_question:
         title = _collect(errors, rules.title, title)
         names = _collect(errors, rules.tags, tags)
     if errors:
         raise RuleViolation("Please correct the marked fields.", fields=errors)
-    old_tag_names = [t.name for t in post.tags] if is_question else []
-    same_tags = is_question and sorted(names) == sorted(old_tag_names)
+    same_tags = is_question and sorted(names) == sorted(t.name for t in post.tags)
     changed = body != post.body or (is_question and (title != post.title or not same_tags))
     if not changed:
         raise RuleViolation("Nothing changed.", fields={"body": "Change something before saving."})
-    _set_body(post, body)
+    return {"body": body, "reason": reason, "title": title if is_question else None, "tags": names}
+
+
+def write_revision(session, post: Post, *, author_id: int, change: dict) -> Revision:
+    """Apply a cleaned edit (see clean_edit) to the post as a new revision by ``author_id``."""
+    is_question = isinstance(post, Question)
+    _set_body(post, change["body"])
     if is_question:
-        post.title = title
-        if not same_tags:
+        post.title = change["title"]
+        if sorted(change["tags"]) != sorted(t.name for t in post.tags):
             old_ids = [t.id for t in post.tags]
-            post.tags = resolve_tags(session, names)
+            post.tags = resolve_tags(session, change["tags"])
             if post.deleted_at is None:
                 counters.bump_tags(session, old_ids, -1)
                 counters.bump_tags(session, [t.id for t in post.tags], 1)
@@ -164,13 +193,14 @@ def edit(session, *, actor: User, post_id: int, body: str, reason: str = "",
     post.edited_at = now
     post.last_activity_at = now
     post.revision_count = (post.revision_count or 1) + 1
-    session.add(Revision(post_id=post.id, number=post.revision_count, author_id=actor.id,
-                         title=title if is_question else None, body=body,
-                         tags=" ".join(names) if is_question else None,
-                         reason=reason or "Edited"))  # fmt: skip
+    revision = Revision(post_id=post.id, number=post.revision_count, author_id=author_id,
+                        title=change["title"], body=change["body"],
+                        tags=" ".join(change["tags"]) if is_question else None,
+                        reason=change["reason"] or "Edited", created_at=now)  # fmt: skip
+    session.add(revision)
     qid = post.id if is_question else post.question_id
     record_event(session, "post_edited", {"post_id": post.id, "question_id": qid}, room=f"question:{qid}")
-    return post
+    return revision
 
 
 def delete(session, *, actor: User, post_id: int) -> Post:
@@ -201,6 +231,7 @@ def delete(session, *, actor: User, post_id: int) -> Post:
             if question.deleted_at is None:
                 counters.bump(session, User, post.author_id, accepted_count=-1)
         qid = question.id
+    reputation.on_post_deleted(session, post=post, actor_id=actor.id)
     record_event(session, "post_deleted", {"post_id": post.id, "question_id": qid}, room=f"question:{qid}")
     return post
 
@@ -227,6 +258,10 @@ def accept(session, *, actor: User, question_id: int, answer_id: int | None) -> 
         counters.bump(session, User, chosen.author_id, accepted_count=1)
     question.accepted_answer_id = answer_id
     question.last_activity_at = utcnow()
+    question.accepted_at = question.last_activity_at if answer_id is not None else None
+    reputation.on_accept(session, question=question, answer=chosen if answer_id is not None else None)
+    badges.evaluate(session, "accept", user_ids=[actor.id] + ([chosen.author_id] if answer_id else []),
+                    post_id=answer_id)  # fmt: skip
     record_event(session, "answer_accepted",
                  {"question_id": question.id, "answer_id": answer_id, "previous_answer_id": previous},
                  room=f"question:{question.id}")  # fmt: skip

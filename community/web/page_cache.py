@@ -24,7 +24,7 @@ _INVISIBLE_ATTRS = {"last_seen_at", "last_used_at", "updated_at"}
 
 CACHEABLE_ENDPOINTS = {
     "qa.questions", "qa.question", "qa.categories", "qa.category", "qa.tags", "qa.tag",
-    "users.index", "users.profile",
+    "users.index", "users.profile", "reputation.leaderboard", "reputation.history",
 }  # fmt: skip
 VERSION_KEY = "community:content-version"
 

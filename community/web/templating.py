@@ -51,6 +51,9 @@ def init_app(app):
     app.jinja_env.globals["current_user"] = current_user
     app.jinja_env.filters["reltime"] = reltime
     app.jinja_env.filters["isotime"] = isotime
+    from community.web import levels
+
+    levels.init_app(app)  # level_of(reputation) next to names
 
     @app.context_processor
     def _brand():

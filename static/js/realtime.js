@@ -1,7 +1,9 @@
 /* Advocate Community — live updates over Socket.IO.
  * Joins every room named by a [data-room] element (e.g. <main data-room="question:17">).
- * Signed-in users (body[data-user-id]) are joined to their own room by the server, which
- * sends "notification" events there. Fails silently when the socket cannot connect.
+ * Signed-in users (body[data-user-id]) are joined to their own room (user:<id>) by the server on
+ * connect, which sends "notification", "reputation_changed" and "badge_awarded" events there: the
+ * header's reputation figures ([data-live-reputation]) change in place and a toast says why.
+ * Fails silently when the socket cannot connect.
  */
 (function () {
   "use strict";
@@ -175,6 +177,37 @@
 
     socket.on("notification", (payload) => {
       showToast(payload);
+    });
+
+    /* ------------------------------------------------------------ reputation & badges (room user:<id>) */
+
+    function forMe(payload) {
+      return Boolean(userId) && Boolean(payload) && typeof payload === "object" && String(payload.user_id) === userId;
+    }
+
+    function formatNumber(n) {
+      return Math.trunc(n).toLocaleString("en-US");
+    }
+
+    socket.on("reputation_changed", (payload) => {
+      if (!forMe(payload)) return;
+      const total = Number(payload.reputation);
+      if (Number.isFinite(total)) {
+        doc.querySelectorAll("[data-live-reputation]").forEach((el) => {
+          el.textContent = formatNumber(total);
+        });
+      }
+      const delta = Number(payload.delta);
+      if (Number.isFinite(delta) && delta !== 0) {
+        showToast({ message: (delta > 0 ? "+" : "\u2212") + formatNumber(Math.abs(delta)) + " reputation" });
+      }
+    });
+
+    socket.on("badge_awarded", (payload) => {
+      if (!forMe(payload)) return;
+      const name = typeof payload.name === "string" && payload.name ? payload.name : "a new";
+      const tier = typeof payload.tier === "string" && payload.tier ? " (" + payload.tier + ")" : "";
+      showToast({ message: "You earned the " + name + " badge" + tier + ".", url: payload.url, link_text: "See it" });
     });
 
     window.Community = Object.assign(window.Community || {}, { socket: socket, showToast: showToast });

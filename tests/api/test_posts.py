@@ -105,7 +105,8 @@ def test_render_with_bad_fields_is_422(client, users, member_headers, error_of, 
 def test_user_profile_has_counts(client, users, reply):
     body = client.get(f"{API}/users/{users['other'].id}").get_json()
     assert set(body) == {"id", "display_name", "reputation", "question_count", "answer_count", "accepted_count",
-                         "role", "created_at", "last_seen_at", "about_html", "avatar_url", "url"}  # fmt: skip
+                         "role", "created_at", "last_seen_at", "about_html", "avatar_url", "url", "level",
+                         "badges"}  # fmt: skip
     assert (body["answer_count"], body["question_count"], body["role"]) == (1, 0, "member")
     assert body["url"].endswith(f"/users/{users['other'].id}")
     assert "email" not in body

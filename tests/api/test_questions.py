@@ -32,7 +32,7 @@ def test_list_items_are_question_summaries(client, users, ask, answer):
                          "is_answered", "author", "created_at", "last_activity_at", "url"}  # fmt: skip
     assert item["tags"] == ["billing", "invoices"]
     assert item["category"] == {"slug": "billing", "name": "Billing"}
-    assert item["author"] == {"id": users["member"].id, "display_name": "Member User", "reputation": 1}
+    assert item["author"] == {"id": users["member"].id, "display_name": "Member User", "reputation": 200}
     assert item["answer_count"] == 1 and item["is_answered"] is True
     assert item["url"].endswith(f"/questions/{question.id}/invoice-shows-the-wrong-amount")
     assert item["created_at"].endswith("Z")

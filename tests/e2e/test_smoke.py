@@ -1,9 +1,10 @@
 """Browser smoke test: two people use the forum the way a customer would.
 
 Alice registers and asks (the live preview renders Markdown), Bob registers and answers while
-Alice keeps the question open (the live banner arrives over Socket.IO), Bob votes through the
-JavaScript-enhanced button (the score changes without a reload), Alice accepts Bob's second answer
-(it gets the accepted mark and moves to the top). No page may report a CSP violation.
+Alice keeps the question open (the live banner arrives over Socket.IO), Alice accepts Bob's second
+answer (it gets the accepted mark and moves to the top), and Bob, now with the 15 reputation voting
+up needs, votes through the JavaScript-enhanced button (the score changes without a reload). No page
+may report a CSP violation.
 """
 
 import re
@@ -105,15 +106,7 @@ def test_register_ask_answer_vote_accept_in_a_real_browser(new_page, console):
     post_answer(first, FIRST_ANSWER)
     expect(alice.locator("#live-banner")).to_contain_text("Bob Builder posted a new answer")
 
-    # Bob votes the question up through the enhanced button: the score changes, the page stays.
     first.goto(question_url)
-    first.evaluate("() => { window.__sameDocument = true; }")
-    question_score = first.locator("#question [data-score-for]")
-    expect(question_score).to_have_text("0")
-    first.locator("#question [data-vote=up]").click()
-    expect(question_score).to_have_text("1")
-    assert first.evaluate("() => window.__sameDocument === true"), "voting reloaded the page"
-
     post_answer(first, SECOND_ANSWER)
 
     # Alice accepts the second (newer) answer: it is marked and shown first.
@@ -123,5 +116,15 @@ def test_register_ask_answer_vote_accept_in_a_real_browser(new_page, console):
     expect(alice.locator(".post--accepted")).to_contain_text(SECOND_ANSWER)
     expect(answer_posts(alice).first).to_contain_text(SECOND_ANSWER)
     expect(answer_posts(alice).first).to_have_class(re.compile(r"\bpost--accepted\b"))
+
+    # The accept earned Bob the 15 reputation voting up needs. He votes the question up through the
+    # enhanced button: the score changes, the page stays.
+    first.goto(question_url)
+    first.evaluate("() => { window.__sameDocument = true; }")
+    question_score = first.locator("#question [data-score-for]")
+    expect(question_score).to_have_text("0")
+    first.locator("#question [data-vote=up]").click()
+    expect(question_score).to_have_text("1")
+    assert first.evaluate("() => window.__sameDocument === true"), "voting reloaded the page"
 
     assert console.csp_violations() == [], console.csp_violations()

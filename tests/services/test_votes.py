@@ -107,7 +107,13 @@ def test_vote_records_vote_changed_event(session, users, ask, events):
     question = ask(users["member"])
     events.clear()
     _cast(session, users["other"], question, 1)
-    assert [(e["name"], e["payload"]["score"]) for e in events] == [("vote_changed", 1)]
+    assert [(e["name"], e["payload"]["score"]) for e in events if e["room"].startswith("question:")] == [
+        ("vote_changed", 1)
+    ]
+    # the author's reputation change goes to their own room
+    assert [(e["name"], e["room"], e["payload"]["delta"]) for e in events if e["name"] == "reputation_changed"] == [
+        ("reputation_changed", f"user:{question.author_id}", 10)
+    ]
 
 
 def test_my_votes_returns_the_users_votes_by_post(session, users, ask, answer):

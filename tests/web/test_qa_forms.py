@@ -316,9 +316,10 @@ def test_edit_answer_redirects_to_the_answer(client, auth, users, question, answ
     assert response.status_code == 302 and response.headers["Location"].endswith(f"#answer-{a.id}")
 
 
-def test_edit_page_of_someone_elses_post_is_403(client, auth, users, question):
-    login(auth, users["other"])
-    assert client.get(f"/posts/{question.id}/edit").status_code == 403
+def test_edit_page_of_someone_elses_post_offers_a_suggestion_and_refuses_the_edit(client, auth, users, question):
+    login(auth, users["other"])  # 200 reputation: below the edit privilege
+    response = client.get(f"/posts/{question.id}/edit")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/posts/{question.id}/suggest-edit")
     assert client.post(f"/posts/{question.id}/edit", data={"body": EDITED_BODY}).status_code == 403
 
 

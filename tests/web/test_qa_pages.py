@@ -298,9 +298,13 @@ def test_page_shows_my_vote_pressed(client, auth, users, question):
     assert re.search(r'value="0" data-vote="up"\s+aria-pressed="true"', html)
 
 
-def test_vote_on_own_post_is_403(client, auth, users, question):
+def test_vote_on_own_post_without_javascript_is_refused_with_a_flash(client, auth, session, users, question):
     login(auth, users["member"])
-    assert client.post(f"/posts/{question.id}/vote", data={"value": "1"}).status_code == 403
+    response = client.post(f"/posts/{question.id}/vote", data={"value": "1"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert "You cannot vote on your own post." in page
+    assert session.scalar(select(Question.score).where(Question.id == question.id)) == 0
 
 
 def test_vote_on_own_post_is_403_json(client, auth, users, question):

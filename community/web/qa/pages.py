@@ -1,24 +1,47 @@
 """The question page and the forms posted from it: ask, answer, comment."""
 
-from flask import redirect, render_template, request
+from flask import flash, redirect, render_template, request
 
 from community.db import transaction
 from community.extensions import db
 from community.models import Post, Question
-from community.services import comments, content, policy, qa, queries
-from community.services.errors import RuleViolation
+from community.services import comments, content, policy, privileges, qa, queries, suggested_edits
+from community.services.errors import PermissionDenied, RuleViolation
+from community.web.errors import wants_json
 from community.web.forms import apply_domain_error
 from community.web.qa.forms import AnswerForm, AskForm
-from community.web.qa.routes import bp, login_required, question_of, question_url, viewer, write_limited
+from community.web.qa.routes import bp, login_required, post_url, question_of, question_url, viewer, write_limited
+
+PAGE_PRIVILEGES = ("vote_up", "vote_down", "comment", "edit")  # explained beside the controls they gate
 
 
 def render_question(view: queries.QuestionView, *, answer_form=None, comment_error=None, status: int = 200):
     """Render the question page; a failed answer or comment form is shown with its errors and text."""
     user = viewer()
+    refusals = {name: privileges.refusal(db.session, user, name) for name in PAGE_PRIVILEGES} if user else {}
+    pending = suggested_edits.pending_on_question(db.session, viewer=user, question_id=view.question.id)
     return render_template(
         "qa/question.html", view=view, q=view.question, policy=policy, user=user,
         answer_form=answer_form or AnswerForm(formdata=None), comment_error=comment_error or {},
+        refusals=refusals, pending_edits=pending,
     ), status  # fmt: skip
+
+
+@bp.url_value_preprocessor
+def _count_view(endpoint, values):
+    """Count a question page view in memory (no database write). URL value preprocessors run
+    before every before_request hook, so views served by the anonymous page cache count too."""
+    if endpoint != "qa.question" or request.method != "GET" or not values:
+        return
+    from flask import current_app
+    from flask_login import current_user
+
+    from community.integrations import relay
+    from community.services import views
+
+    user_id = current_user.id if current_user.is_authenticated else None
+    views.record(values["id"], views.viewer_key(user_id, request.remote_addr))
+    relay.start_view_flusher(current_app._get_current_object())
 
 
 @bp.route("/questions/<int:id>/")  # an empty slug (a title without Latin letters) ends in a slash
@@ -93,6 +116,11 @@ def comment(post_id: int):
         return redirect(target)
     except RuleViolation as exc:
         error = exc.fields.get("body") or exc.message
+    except PermissionDenied as exc:  # e.g. below the comment privilege: say why, on the page
+        if wants_json():
+            raise
+        flash(exc.message, "error")
+        return redirect(post_url(qa.get_post(db.session, post_id, viewer=viewer())))
     question = question_of(qa.get_post(db.session, post_id, viewer=viewer()))
     view = queries.question_view(db.session, question_id=question.id, viewer=viewer())
     return render_question(view, comment_error={"post_id": post_id, "error": error, "body": body}, status=422)

@@ -1,11 +1,11 @@
 """Changing a post after it was written: edit, history, delete, vote, accept; deleting comments."""
 
-from flask import flash, jsonify, redirect, render_template, request
+from flask import flash, jsonify, redirect, render_template, request, url_for
 
 from community.db import transaction
 from community.extensions import db
 from community.models import Comment, Post, Question
-from community.services import comments, policy, qa, queries, votes
+from community.services import comments, qa, queries, votes
 from community.services.errors import NotFound, PermissionDenied, RuleViolation
 from community.web.errors import wants_json
 from community.web.forms import apply_domain_error
@@ -15,8 +15,10 @@ from community.web.qa.routes import bp, login_required, post_url, question_of, q
 
 def _editable(post_id: int) -> Post:
     post = qa.get_post(db.session, post_id, viewer=viewer())
-    if not policy.can_edit(viewer(), post):
-        raise PermissionDenied("You can only edit your own posts.")
+    if not qa.may_edit(db.session, viewer(), post):
+        if post.deleted_at is not None:
+            raise PermissionDenied("Only moderators can edit a deleted post.")
+        raise PermissionDenied("You can only edit your own posts; you can suggest an edit instead.")
     return post
 
 
@@ -37,7 +39,13 @@ def _edit_form(post: Post):
 @write_limited
 @login_required
 def edit_post(post_id: int):
-    """Edit a question (title, body, tags) or an answer (body) with a reason; each save is a revision."""
+    """Edit a question (title, body, tags) or an answer (body) with a reason; each save is a revision.
+
+    Members who may not edit the post are sent to the suggest-an-edit form instead (GET)."""
+    if request.method == "GET":
+        post = qa.get_post(db.session, post_id, viewer=viewer())
+        if not qa.may_edit(db.session, viewer(), post) and post.deleted_at is None:
+            return redirect(url_for("qa.suggest_edit", post_id=post.id))
     post = _editable(post_id)
     form, status = _edit_form(post), 200
     if request.method == "POST":
@@ -97,11 +105,20 @@ def _vote_value(raw: str | None):
 @write_limited
 @login_required
 def vote(post_id: int):
-    """Vote 1, -1 or 0 (retract). Scripts get ``{"score", "my_vote"}``; forms a redirect back."""
-    with transaction():
-        score, my_vote = votes.cast(db.session, actor=viewer(), post_id=post_id,
-                                    value=_vote_value(request.form.get("value")))  # fmt: skip
-        target = None if wants_json() else post_url(db.session.get(Post, post_id))
+    """Vote 1, -1 or 0 (retract). Scripts get ``{"score", "my_vote"}``; forms a redirect back.
+
+    A refused vote (privilege, daily limit) is a 403 JSON error for scripts; without scripts the
+    reason is flashed on the question page."""
+    try:
+        with transaction():
+            score, my_vote = votes.cast(db.session, actor=viewer(), post_id=post_id,
+                                        value=_vote_value(request.form.get("value")))  # fmt: skip
+            target = None if wants_json() else post_url(db.session.get(Post, post_id))
+    except PermissionDenied as exc:
+        if wants_json():
+            raise
+        flash(exc.message, "error")
+        return redirect(post_url(qa.get_post(db.session, post_id, viewer=viewer())))
     if target is None:
         return jsonify({"score": score, "my_vote": my_vote})
     return redirect(target)

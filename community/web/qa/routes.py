@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from community.extensions import db, limiter, login_manager
 from community.models import Answer, Post, Question
-from community.services import queries
+from community.services import leaderboards, queries
 from community.web.errors import error_response, wants_json
 
 bp = Blueprint("qa", __name__)
@@ -123,9 +123,11 @@ def tags():
 
 @bp.route("/tags/<name>")
 def tag(name: str):
-    """The questions carrying one tag."""
+    """The questions carrying one tag, and its top answerers of the last 180 days."""
     found = queries.get_tag(db.session, name)
-    return _list_page("qa/questions.html", endpoint="qa.tag", endpoint_args={"name": found.name}, tag=found)
+    experts = leaderboards.tag_experts(db.session, found.id)  # "Top answerers" in the sidebar
+    return _list_page("qa/questions.html", endpoint="qa.tag", endpoint_args={"name": found.name}, tag=found,
+                      experts=experts)  # fmt: skip
 
 
-from community.web.qa import pages, posts  # noqa: E402, F401  (registers their routes)
+from community.web.qa import pages, posts, suggestions  # noqa: E402, F401  (registers their routes)
