@@ -10,7 +10,6 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from string import Template
 
@@ -18,6 +17,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from community import demo_content as text
 from community.db import utcnow
+from community.demo_mode import seeding_mode
 from community.models import BadgeAward, Category, Comment, OutboxMessage, Post, Revision, User, Vote
 from community.models.outbox import DONE
 from community.services import (
@@ -28,7 +28,6 @@ from community.services import (
     qa,
     reputation,
     reputation_replay,
-    reputation_rules,
     votes,
 )
 
@@ -56,7 +55,7 @@ def seed(session, *, if_empty: bool = False) -> str:
         return "The database already has users; demo not seeded."
     started = time.perf_counter()
     builder = _Builder(session, random.Random(SEED), utcnow().replace(microsecond=0))
-    with _seeding_mode(session) as real_rules:
+    with seeding_mode(session) as real_rules:
         stats = builder.run()
     builder.settle(real_rules)
     elapsed = time.perf_counter() - started
@@ -66,31 +65,6 @@ def seed(session, *, if_empty: bool = False) -> str:
         f"{stats['votes']} votes, {stats['accepted']} accepted answers, {stats['badges']} badges.\n"
         f"{LOGIN_HINT} (every demo user has the password {DEMO_PASSWORD!r})."
     )
-
-
-@contextmanager
-def _seeding_mode(session):
-    """Build the past under rules that refuse nothing and with badges deferred; yield the real rules.
-
-    The services enforce today's privileges and the daily vote limit with today's reputations, and
-    judge badges and date ledger entries by today's clock, but the demo happens over 180 days: once
-    it is back-dated, ``settle`` replays the ledger under the real rules and backfills the badges.
-    Both overrides live in this session's ``info`` only while the block runs, and are removed even
-    when the seed fails.
-    """
-    real = reputation_rules.current(session)
-    # every amount 0: the build writes no ledger entries at all (the replay writes the real ones once)
-    amounts = {name: 0 for name in real.rules if name not in ("daily_cap", "floor", "votes_per_day")}
-    relaxed = reputation_rules.Ruleset(preset=real.preset, rules={**real.rules, **amounts, "votes_per_day": 10_000},
-                                       levels=real.levels, privileges=dict.fromkeys(real.privileges, 1))  # fmt: skip
-    session.info["reputation_ruleset"] = relaxed
-    session.info[badges.DEFERRED] = True
-    try:
-        yield real
-    finally:
-        session.info.pop(badges.DEFERRED, None)
-        if session.info.get("reputation_ruleset") is relaxed:
-            del session.info["reputation_ruleset"]
 
 
 def email_for(name: str) -> str:

@@ -23,6 +23,7 @@ from community.models import ApiToken, OutboxMessage
 _INVISIBLE_ATTRS = {"last_seen_at", "last_used_at", "updated_at"}
 
 CACHEABLE_ENDPOINTS = {
+    "badges.index", "badges.badge",
     "qa.questions", "qa.question", "qa.categories", "qa.category", "qa.tags", "qa.tag",
     "users.index", "users.profile", "reputation.leaderboard", "reputation.history",
 }  # fmt: skip
@@ -116,7 +117,9 @@ def _watch_commits(cache: PageCache) -> None:
     @event.listens_for(Session, "do_orm_execute")
     def _bulk_write(state):
         mapper = state.bind_mapper
-        if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is not OutboxMessage:
+        if not (state.is_insert or state.is_update or state.is_delete):
+            return
+        if mapper is None or mapper.class_ not in (OutboxMessage, ApiToken):
             state.session.info["page_visible_change"] = True
 
     @event.listens_for(Session, "after_commit")

@@ -86,3 +86,22 @@ def test_last_seen_updates_do_not_retire_cached_pages(cached_app, world):
             user = db.session.get(accounts.User, world["asker"])
             user.last_seen_at = user.last_seen_at.replace(year=2020)
     assert client.get("/questions").headers["X-Page-Cache"] == "hit"
+
+
+def test_a_bulk_insert_retires_cached_pages(cached_app, world):
+    """Badge awards are written with INSERT ... ON CONFLICT statements, not ORM objects."""
+    from sqlalchemy import insert
+
+    from community.models import BadgeAward
+
+    client = cached_app.test_client()
+    url = f"/users/{world['helper']}"
+    client.get(url)
+    assert client.get(url).headers["X-Page-Cache"] == "hit"
+    with cached_app.app_context():
+        with transaction():
+            db.session.execute(insert(BadgeAward.__table__).values(user_id=world["helper"], badge="supporter",
+                                                                   tier="bronze", award_key=""))  # fmt: skip
+    response = client.get(url)
+    assert response.headers["X-Page-Cache"] == "miss"
+    assert "Supporter" in response.get_data(as_text=True)
