@@ -21,7 +21,9 @@ class ReputationEntry(Base):
     __table_args__ = (
         Index("ix_reputation_ledger_user_created", "user_id", "created_at"),
         Index("ix_reputation_ledger_source", "source_type", "source_id"),
-        Index("ix_reputation_ledger_created", "created_at"),
+        # unique indexes rather than constraints, so that a rebuild can drop and rebuild them in bulk
+        Index("uq_reputation_ledger_key", "key", unique=True),
+        Index("uq_reputation_ledger_reverses_id", "reverses_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,8 +35,10 @@ class ReputationEntry(Base):
     source_id: Mapped[int | None]
     post_id: Mapped[int | None] = mapped_column(index=True)  # the post it is about, for scopes
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    key: Mapped[str] = mapped_column(String(160), unique=True)  # idempotency key
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("reputation_ledger.id"), unique=True)
+    key: Mapped[str] = mapped_column(String(160))  # idempotency key (unique)
+    # the entry this one takes back (unique). No foreign key on purpose: entries are never deleted
+    # one by one, and a self-reference would make the rebuild's wholesale replacement check every row
+    reverses_id: Mapped[int | None]
     note: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -17,6 +17,9 @@ class User(UserMixin, Base):
     __table_args__ = (
         Index("ix_users_email_lower", text("lower(email)")),
         Index("ix_users_reputation", "reputation"),
+        # leaderboards look up the few members they leave out (staff, deactivated accounts)
+        Index("ix_users_role", "role"),
+        Index("ix_users_is_active_account", "is_active_account"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

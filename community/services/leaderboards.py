@@ -101,7 +101,8 @@ class _Source:
             return list(session.scalars(select(User.reputation).where(_excluded(include_staff))))
         # driven from the few off-board members into the primary key (scope, period, user_id)
         off_board = select(User.id).where(_excluded(include_staff))
-        return list(session.scalars(select(self.points).where(*self.slice, self.user_id.in_(off_board), self.points > 0)))
+        points = session.scalars(select(self.points).where(*self.slice, self.user_id.in_(off_board)))
+        return [p for p in points if p > 0]  # filtered here: in SQL it would steer the planner off the primary key
 
     def points_of(self, user_id: int):
         where = [] if self.users else self.slice

@@ -11,7 +11,7 @@ user really gained ("+0, daily cap reached"), and its reversal takes back exactl
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,6 +57,13 @@ def periods(when: datetime) -> tuple[str, str, str, str]:
     iso = when.isocalendar()
     return (f"w{iso[0]}-{iso[1]:02d}", f"m{when.year}-{when.month:02d}",
             f"q{when.year}-{(when.month - 1) // 3 + 1}", f"y{when.year}")  # fmt: skip
+
+
+def period_starts(when: datetime) -> tuple[datetime, datetime, datetime, datetime]:
+    """The first moments of the periods of ``periods(when)``: its ISO week, month, quarter and year."""
+    day = day_start(when)
+    return (day - timedelta(days=day.weekday()), day.replace(day=1),
+            day.replace(day=1, month=(day.month - 1) // 3 * 3 + 1), day.replace(day=1, month=1))  # fmt: skip
 
 
 def day_start(when: datetime) -> datetime:
@@ -196,7 +203,7 @@ def reverse(session, entries, *, kind: str, actor_id: int | None = None, note: s
 
 
 def vote_key(vote) -> str:
-    return f"vote:{vote.id}@{vote.created_at.timestamp():.6f}"
+    return f"vote:{vote.id}@{vote.created_at:%Y%m%d%H%M%S%f}"
 
 
 def on_vote(session, *, vote, post: Post, scopes: tuple) -> list[ReputationEntry]:
@@ -233,7 +240,7 @@ def on_accept(session, *, question: Question, answer: Answer | None) -> list[Rep
         return written
     rules = reputation_rules.current(session)
     now = question.accepted_at or utcnow()
-    key = f"accept:{question.id}:{answer.id}@{now.timestamp():.6f}"
+    key = f"accept:{question.id}:{answer.id}@{now:%Y%m%d%H%M%S%f}"
     scopes = scopes_for_question(session, question.id, question.category_id)
     common = {"source_type": "accept", "source_id": question.id, "actor_id": question.author_id, "scopes": scopes}
     grants = [

@@ -32,7 +32,7 @@ RULE_FIELDS = [
     ("badge_silver", "Silver badge bonus", 0, 1000),
     ("badge_gold", "Gold badge bonus", 0, 1000),
     ("daily_cap", "Daily cap on vote-earned reputation", 0, 1_000_000),
-    ("floor", "Lowest possible reputation", 1, 1_000_000),
+    ("floor", "Lowest possible reputation (at most 1, where members start)", -1_000_000, 1),
     ("votes_per_day", "Votes a member may cast per day", 1, 10_000),
 ]
 RULE_NAMES = [name for name, *_ in RULE_FIELDS]

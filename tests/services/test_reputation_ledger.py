@@ -73,6 +73,10 @@ def test_daily_cap_limits_vote_earned_reputation_but_not_accepts(session, users,
     capped = session.scalars(select(ReputationEntry).where(ReputationEntry.user_id == author.id,
                                                            ReputationEntry.delta == 0)).all()
     assert len(capped) == 2 and all("daily cap of 200" in e.note for e in capped)
+    with transaction(session):  # the replay caps the same votes
+        assert reputation_replay.rebuild(session, reputation_rules.current(session))["changed_users"] == 0
+    assert session.scalar(select(func.count()).where(ReputationEntry.user_id == author.id,
+                                                     ReputationEntry.note.like("daily cap%"))) == 2
     with transaction(session):
         qa.accept(session, actor=users["member"], question_id=question.id, answer_id=post.id)
     assert _rep(session, author) == start + 215
@@ -92,6 +96,28 @@ def test_floor_keeps_reputation_at_one_and_reversal_returns_only_what_was_taken(
     assert (entry.kind, entry.delta, entry.note) == ("post_downvoted", 0, "reputation cannot go below 1")
     _vote(session, users["member"], question, 1)
     assert _rep(session, low) == 11
+    assert reputation.verify(session) == []
+
+
+def test_replay_matches_the_live_path_on_mixed_votes_at_the_cap_and_the_floor(session, users, ask, answer):
+    import random
+
+    rng = random.Random(7)
+    authors = [make_user(session, f"a{i}@example.com", f"Author {i}") for i in range(4)]
+    voters = [make_user(session, f"m{i}@example.com", f"Member {i}", reputation=300) for i in range(24)]
+    posts = []
+    for author in authors:
+        question = ask(author, title=f"Question number {author.id} about invoices and billing")
+        posts += [question, answer(users["other"], question), answer(authors[(authors.index(author) + 1) % 4], question)]
+    for voter in voters:
+        for post in rng.sample(posts, 6):
+            _vote(session, voter, post, rng.choice((1, 1, -1)))
+    live = {u.id: _rep(session, u) for u in [*authors, *voters, users["other"]]}
+    assert any("below 1" in (e.note or "") for e in session.scalars(select(ReputationEntry)))
+    with transaction(session):
+        report = reputation_replay.rebuild(session, reputation_rules.current(session))
+    assert report["changed_users"] == 0
+    assert {uid: _rep(session, session.get(User, uid)) for uid in live} == live
     assert reputation.verify(session) == []
 
 
