@@ -252,6 +252,9 @@ def render(vote: dict, rebuild: dict, counts: dict, generated: float, boards: li
     lines.append(f"| rebuild: ledger events per second, wall ({rebuild['entries']:,} entries, replacing the ledger) "
                  f"| {eps:,} | ≥ {TARGETS['rebuild_eps']:,} | {_verdict(eps >= TARGETS['rebuild_eps'], failed, 'rebuild')} |")  # fmt: skip
     lines.append(f"| rebuild: ledger events per CPU second (this process, SQLite included) | {cpu_eps:,} | | |")
+    replay_eps = int(rebuild["entries"] / rebuild["replay_seconds"]) if rebuild["replay_seconds"] else 0
+    lines.append(f"| rebuild: replay phase alone (facts gathered, caps and floor applied), events per second "
+                 f"| {replay_eps:,} | | |")  # fmt: skip
     lines.append(f"| rebuild: seconds, replacing (replay part) / into an empty ledger "
                  f"| {rebuild['seconds']:.1f} s ({rebuild['replay_seconds']:.1f} s) / {rebuild['first']['seconds']:.1f} s | | |")  # fmt: skip
     lines.append(f"| rebuild: peak RSS (before) | {rebuild['peak_rss_mb']:.0f} MB ({rebuild['rss_before_mb']:.0f} MB) | | |")

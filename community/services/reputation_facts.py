@@ -64,7 +64,7 @@ def _day_pg(element, compiler, **kw):
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
 
 
-def _text(*parts):
+def concat(*parts):
     """String concatenation of literals and columns (``||`` on both databases)."""
     out = None
     for part in parts:
@@ -92,7 +92,7 @@ def _votes(rules) -> list:
     fraud = select(FraudVote.id).where(FraudVote.vote_id == Vote.id, FraudVote.vote_created_at == Vote.created_at)
     base = (select().select_from(Vote).join(p, p.c.id == Vote.post_id).outerjoin(q, q.c.id == p.c.question_id)
             .where(p.c.deleted_at.is_(None), q.c.deleted_at.is_(None), Vote.user_id != p.c.author_id, ~fraud.exists()))  # fmt: skip
-    key = _text("vote:", Vote.id, "@", stamp(Vote.created_at))
+    key = concat("vote:", Vote.id, "@", stamp(Vote.created_at))
     scope = _scope_of(p, q)
     is_answer = p.c.type == "answer"
     up = case((is_answer, rules["answer_upvote"]), else_=rules["question_upvote"])
@@ -111,7 +111,7 @@ def _votes(rules) -> list:
 def _accepts(rules) -> list:
     q, a = POSTS.alias("q"), POSTS.alias("a")
     at = func.coalesce(q.c.accepted_at, a.c.created_at)
-    key = _text("accept:", q.c.id, ":", a.c.id, "@", stamp(at))
+    key = concat("accept:", q.c.id, ":", a.c.id, "@", stamp(at))
     base = (select().select_from(q).join(a, a.c.id == q.c.accepted_answer_id)
             .where(q.c.deleted_at.is_(None), a.c.deleted_at.is_(None), a.c.author_id != q.c.author_id))  # fmt: skip
     return [
@@ -125,12 +125,12 @@ def _accepts(rules) -> list:
 def _others(rules) -> list:
     adj = ReputationAdjustment
     stmts = [select(*_row(adj.created_at, 4, adj.user_id, adj.delta, "moderator_adjustment", "adjustment", adj.id,
-                          literal(None, Integer), adj.actor_id, _text("adjustment:", adj.id), note=adj.reason))]  # fmt: skip
+                          literal(None, Integer), adj.actor_id, concat("adjustment:", adj.id), note=adj.reason))]  # fmt: skip
     if rules["suggested_edit"]:
         p, q = POSTS.alias("p"), POSTS.alias("q")  # deleting the post reverses the reward (live path)
         s = SuggestedEdit
         stmts.append(select(*_row(s.reviewed_at, 5, s.author_id, rules["suggested_edit"], "suggested_edit_approved",
-                                  "suggested_edit", s.id, s.post_id, s.reviewer_id, _text("suggested-edit:", s.id),
+                                  "suggested_edit", s.id, s.post_id, s.reviewer_id, concat("suggested-edit:", s.id),
                                   EDIT_CAP, scope=_scope_of(p, q)))
                      .join(p, p.c.id == s.post_id).outerjoin(q, q.c.id == p.c.question_id)
                      .where(s.status == "approved", p.c.deleted_at.is_(None), q.c.deleted_at.is_(None)))  # fmt: skip
@@ -139,7 +139,7 @@ def _others(rules) -> list:
         b = BadgeAward
         amount = case(*[(b.tier == tier, value) for tier, value in bonus.items()], else_=0)
         stmts.append(select(*_row(b.created_at, 6, b.user_id, amount, "badge_bonus", "badge", b.id,
-                                  literal(None, Integer), literal(None, Integer), _text("badge:", b.id),
+                                  literal(None, Integer), literal(None, Integer), concat("badge:", b.id),
                                   note=b.badge)).where(b.revoked_at.is_(None)))  # fmt: skip
     if rules["first_answer_bonus"]:
         q, a = POSTS.alias("q"), POSTS.alias("a")
@@ -152,7 +152,7 @@ def _others(rules) -> list:
                          q.c.author_id != a.c.author_id).subquery())  # fmt: skip
         stmts.append(select(*_row(firsts.c.created_at, 7, firsts.c.author_id, rules["first_answer_bonus"],
                                   "first_answer_bonus", "answer", firsts.c.id, firsts.c.id, literal(None, Integer),
-                                  _text("first-answer:", firsts.c.author_id, ":", firsts.c.day),
+                                  concat("first-answer:", firsts.c.author_id, ":", firsts.c.day),
                                   scope=(firsts.c.qid, firsts.c.cat)))
                      .where(firsts.c.nth == 1))  # fmt: skip
     return stmts

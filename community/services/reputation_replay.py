@@ -144,7 +144,7 @@ def _write_totals(session, now) -> None:
     for stmt in selects:
         connection.execute(SUMS.insert().from_select([c.name for c in SUMS.columns], stmt))
     columns = ["scope", "period", "user_id", "total"]
-    scope = case((SUMS.c.kind == "all", "all"), else_=facts._text(SUMS.c.kind, SUMS.c.scope_id))
+    scope = case((SUMS.c.kind == "all", "all"), else_=facts.concat(SUMS.c.kind, SUMS.c.scope_id))
     periods = [("all", SUMS.c.t_all), *zip(reputation.periods(now), (SUMS.c.t_w, SUMS.c.t_m, SUMS.c.t_q, SUMS.c.t_y),
                                           strict=True)]  # fmt: skip
     for period, column in periods:
