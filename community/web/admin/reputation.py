@@ -13,7 +13,7 @@ from sqlalchemy import select
 from community.db import transaction
 from community.extensions import db, limiter, login_manager
 from community.models import ReputationRebuild, Setting, User
-from community.services import privileges, reputation, reputation_replay, reputation_rules
+from community.services import fraud, privileges, reputation, reputation_replay, reputation_rules
 from community.services.errors import DomainError, RuleViolation
 from community.web import levels as web_levels
 from community.web.admin.reputation_forms import AdjustForm, RulesForm
@@ -210,6 +210,19 @@ def adjust(id: int):
         applied = entry.delta if entry is not None else 0
         flash(f"{user.display_name}'s reputation was adjusted by {applied:+,} (now {user.reputation:,}).", "success")
     return redirect(url_for("users.profile", id=id) + "#reputation-adjust")
+
+
+# --- fraud cases ----------------------------------------------------------------------------------
+
+
+@bp.route("/admin/fraud")
+@_roles(*ADJUSTERS)
+def fraud_cases():
+    """What ``flask reputation detect-fraud`` found: each case with its explanation (two queries)."""
+    cases = fraud.recent_cases(db.session, limit=100)
+    ids = {c.voter_id for c in cases} | {c.target_id for c in cases}
+    names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
+    return render_template("admin/fraud.html", cases=cases, names=names)
 
 
 # --- privileges -----------------------------------------------------------------------------------
