@@ -7,6 +7,7 @@ when it cannot be reached they are skipped with the reason.
 
 import contextvars
 import os
+from contextlib import contextmanager
 
 import pytest
 from flask import has_app_context
@@ -258,3 +259,21 @@ def events(app):
     add_event_listener(listener)
     yield seen
     remove_event_listener(listener)
+
+
+@contextmanager
+def count_queries(engine=None):
+    """Collect the SQL statements run on ``engine`` (the app's by default) inside the block."""
+    from sqlalchemy import event
+
+    engine = engine if engine is not None else _db.engine
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import BigInteger, Integer, String, cast, func, literal, null, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Integer, String, cast, func, literal, null, select
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.functions import FunctionElement
 
 from community.db import utcnow
+from community.db_functions import epoch_seconds
 from community.models import Answer, Post, Question, Revision, Tag, Vote, question_tags
 
 ONCE, PER_POST, PER_TAG = "once", "post", "tag"
@@ -42,24 +41,6 @@ class Badge:
     predicate: Callable[[Scope], object]
     kind: str = ONCE
     rule: str = ""  # the exact rule, for the docs and the badge page
-
-
-class epoch_seconds(FunctionElement):
-    """Seconds since 1970 of a naive UTC timestamp, in the database's own arithmetic."""
-
-    type = BigInteger()
-    name = "epoch_seconds"
-    inherit_cache = True
-
-
-@compiles(epoch_seconds)
-def _epoch_seconds_sqlite(element, compiler, **kw):
-    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_seconds_pg(element, compiler, **kw):
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
 
 
 def day_number(expr):

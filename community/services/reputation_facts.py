@@ -9,9 +9,8 @@ capgroup, capday, note)``; ``capgroup`` 1 is the daily cap on upvote reputation 
 """
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, case, cast, func, literal, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
+from community.db_functions import day_text, stamp
 from community.models import BadgeAward, FraudVote, Post, ReputationAdjustment, SuggestedEdit, Vote
 
 POSTS = Post.__table__
@@ -25,43 +24,6 @@ FACTS = Table(
     prefixes=["TEMPORARY"],
 )  # fmt: skip
 NO_CAP, DAILY_CAP, EDIT_CAP = 0, 1, 2
-
-
-class stamp(FunctionElement):
-    """A timestamp as ``YYYYMMDDHHMMSSffffff`` text, as ``f"{dt:%Y%m%d%H%M%S%f}"`` writes it."""
-
-    type = String()
-    name = "stamp"
-    inherit_cache = True
-
-
-@compiles(stamp)
-def _stamp_sqlite(element, compiler, **kw):
-    value = compiler.process(element.clauses, **kw)
-    return f"(strftime('%Y%m%d%H%M%S', {value}) || substr({value} || '.000000', 21, 6))"
-
-
-@compiles(stamp, "postgresql")
-def _stamp_pg(element, compiler, **kw):
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYYMMDDHH24MISSUS')"
-
-
-class day_text(FunctionElement):
-    """The UTC day of a timestamp as ``YYYY-MM-DD`` text."""
-
-    type = String()
-    name = "day_text"
-    inherit_cache = True
-
-
-@compiles(day_text)
-def _day_sqlite(element, compiler, **kw):
-    return f"date({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(day_text, "postgresql")
-def _day_pg(element, compiler, **kw):
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
 
 
 def concat(*parts):

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from community.db import transaction, utcnow
 from community.extensions import db
@@ -11,7 +11,7 @@ from community.models import Answer, BadgeAward, Post, Question, ReputationEntry
 from community.services import badge_registry as registry
 from community.services import badges, qa, reputation, reputation_replay, reputation_rules, views, votes
 from community.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from tests.conftest import make_user
+from tests.conftest import count_queries, make_user
 
 
 def held(session, user_id=None) -> set:
@@ -196,14 +196,8 @@ def test_vote_evaluation_runs_two_queries_when_nothing_is_new(app, session, user
     q = ask(users["member"])
     vote(session, users["other"], q)
     ids, post_id = [users["other"].id, users["member"].id], q.id
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        with transaction(session):
-            badges.evaluate(session, "vote", user_ids=ids, post_id=post_id)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
+    with count_queries() as statements, transaction(session):
+        badges.evaluate(session, "vote", user_ids=ids, post_id=post_id)
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 2, statements
 
 

@@ -3,12 +3,13 @@
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from community.db import transaction, utcnow
 from community.models import Answer, Question, User
 from community.services import leaderboards, qa, reputation, votes
 from community.services.errors import NotFound, RuleViolation
+from tests.conftest import count_queries
 
 NOW = datetime(2026, 12, 2, 12, 0)  # a Wednesday of ISO week 2026-49
 
@@ -127,17 +128,8 @@ def test_board_and_tag_are_exclusive(session, category):
 
 
 def _statements(session, fn):
-    seen = []
-
-    def listener(*args):
-        seen.append(args[2])
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with count_queries(session.get_bind()) as seen:
         fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     return seen
 
 

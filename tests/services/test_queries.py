@@ -1,32 +1,19 @@
 """queries: question lists (sorts, filters, pages), the question view and revision diffs."""
 
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from community.db import transaction
-from community.extensions import db
 from community.models import Category, Post, Question, User
 from community.services import qa, queries
 from community.services.errors import NotFound, RuleViolation
+from tests.conftest import count_queries
 
 BASE = datetime(2025, 1, 1, 12, 0)
 
 
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
 
 
 def _set(session, post, **values):

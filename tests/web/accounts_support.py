@@ -1,11 +1,13 @@
 """Helpers for the auth, users and admin page tests (imported by those test modules)."""
 
-from contextlib import contextmanager
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from community.extensions import db
-from tests.conftest import IsolatedClient
+from tests.conftest import (
+    IsolatedClient,
+    count_queries,  # noqa: F401  (re-exported for the account page tests)
+)
 
 PASSWORD = "correct horse battery"
 HOSTILE = "<script>alert(1)</script>"
@@ -30,17 +32,3 @@ def assert_escaped(body: str) -> None:
     assert "<script>alert" not in body
 
 
-@contextmanager
-def count_queries():
-    """Collect the SQL statements run inside the block."""
-    statements: list[str] = []
-
-    def _before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", _before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", _before)

@@ -1,30 +1,15 @@
 """Badge pages: the catalogue, a badge's holders, badges on profiles, the manage page, view counting."""
 
-from contextlib import contextmanager
 
 import pytest
 from flask import g
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from community.db import transaction
 from community.extensions import db
 from community.models import BadgeAward, ManualBadge, Question
 from community.services import badges, views, votes
-from tests.conftest import PASSWORD, build_app
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
+from tests.conftest import PASSWORD, build_app, count_queries
 
 
 def cold_get(client, url):

@@ -1,31 +1,18 @@
 """The question page issues a fixed, small number of SQL statements whatever its size."""
 
-from contextlib import contextmanager
 
 import pytest
 from flask import g
-from sqlalchemy import event
 
 from community.db import transaction
 from community.extensions import db
 from community.services import comments, qa, votes
+from tests.conftest import count_queries
 
 MAX_QUERIES = 10
 BODY = "Open Billing, then Invoices, and press Recalculate to refresh the amount."
 
 
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def build_question(session, users, *, answers: int, comments_total: int):
