@@ -192,6 +192,18 @@ def users(session):
 
 
 @pytest.fixture
+def newbie(session):
+    """A member with 10 reputation: below every privilege (edits become suggestions)."""
+    return make_user(session, "newbie@example.com", "Nina Newbie", "member", reputation=10)
+
+
+@pytest.fixture
+def post(users, ask, answer):
+    """An answer by ``other`` on a question by ``member``."""
+    return answer(users["other"], ask(users["member"]))
+
+
+@pytest.fixture
 def category(session):
     from community.models import Category
 

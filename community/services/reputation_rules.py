@@ -136,15 +136,20 @@ def _int(value, field_name: str, low: int, high: int, errors: dict):
     return value
 
 
-def validate_rules(data: dict) -> dict:
+def _numbers(data: dict, bounds: dict, what: str) -> dict:
+    """Whole numbers within ``bounds`` ({name: (low, high)}) for every name; unknown names refused."""
     errors: dict = {}
-    unknown = sorted(set(data) - set(RULE_NAMES))
+    unknown = sorted(set(data) - set(bounds))
     if unknown:
-        errors[unknown[0]] = "Unknown rule."
-    clean = {name: _int(data.get(name), name, low, high, errors) for name, _label, low, high in RULE_FIELDS}
+        errors[unknown[0]] = f"Unknown {what}."
+    clean = {name: _int(data.get(name), name, low, high, errors) for name, (low, high) in bounds.items()}
     if errors:
-        raise RuleViolation("Please correct the marked rules.", fields=errors)
+        raise RuleViolation(f"Please correct the marked {what}s.", fields=errors)
     return clean
+
+
+def validate_rules(data: dict) -> dict:
+    return _numbers(data, {name: (low, high) for name, _label, low, high in RULE_FIELDS}, "rule")
 
 
 def validate_levels(levels) -> list[dict]:
@@ -172,14 +177,7 @@ def validate_levels(levels) -> list[dict]:
 
 
 def validate_privileges(data: dict) -> dict:
-    errors: dict = {}
-    unknown = sorted(set(data) - set(PRIVILEGES))
-    if unknown:
-        errors[unknown[0]] = "Unknown privilege."
-    clean = {name: _int(data.get(name), name, 1, 10_000_000, errors) for name in PRIVILEGES}
-    if errors:
-        raise RuleViolation("Please correct the marked privileges.", fields=errors)
-    return clean
+    return _numbers(data, dict.fromkeys(PRIVILEGES, (1, 10_000_000)), "privilege")
 
 
 def save(session, *, actor: User | None, ruleset: Ruleset) -> Ruleset:

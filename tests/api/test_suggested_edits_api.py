@@ -1,6 +1,5 @@
 """POST /api/v1/posts/<id>/suggested-edits and /api/v1/suggested-edits/<id>/approve|reject."""
 
-import pytest
 
 from community.db import transaction
 from community.extensions import db
@@ -15,16 +14,6 @@ def _headers(session, user):
     with transaction(session):
         _, plaintext = tokens.create(session, user=user, name="suggested-edits")
     return {"Authorization": f"Bearer {plaintext}"}
-
-
-@pytest.fixture
-def newbie(session):
-    return make_user(session, "newbie@example.com", "Nina Newbie", "member", reputation=10)
-
-
-@pytest.fixture
-def post(users, ask, answer):
-    return answer(users["other"], ask(users["member"]))
 
 
 def _suggest(client, session, user, post_id, **payload):

@@ -12,17 +12,6 @@ from tests.conftest import make_user
 NEW_BODY = "Open Billing, then Invoices, and press Recalculate; the new price shows at once."
 
 
-@pytest.fixture
-def newbie(session):
-    return make_user(session, "newbie@example.com", "Nina Newbie", "member", reputation=10)
-
-
-@pytest.fixture
-def post(users, ask, answer):
-    """An answer by ``other`` on a question by ``member``."""
-    return answer(users["other"], ask(users["member"]))
-
-
 def _suggest(session, actor, post_id, **kw):
     kw.setdefault("body", NEW_BODY)
     with transaction(session):

@@ -1,6 +1,5 @@
 """Suggested edits over HTTP: the suggest form, the author's notice, the review page and queue."""
 
-import pytest
 from sqlalchemy import select
 
 from community.db import transaction
@@ -11,17 +10,6 @@ from tests.conftest import PASSWORD, make_user
 from tests.web.test_question_queries import queries_for
 
 NEW_BODY = "Open Billing, then Invoices, and press Recalculate; the new price shows at once."
-
-
-@pytest.fixture
-def newbie(session):
-    return make_user(session, "newbie@example.com", "Nina Newbie", "member", reputation=10)
-
-
-@pytest.fixture
-def post(users, ask, answer):
-    """An answer by ``other`` on a question by ``member``."""
-    return answer(users["other"], ask(users["member"]))
 
 
 def _login(client, user):
