@@ -59,7 +59,8 @@ def _live_awards(session, user_id: int) -> tuple[list[BadgeAward], dict]:
     manual = {a.badge for a in awards if registry.get(a.badge) is None}
     names = {}
     if manual:
-        names = dict(session.execute(select(ManualBadge.slug, ManualBadge.name).where(ManualBadge.slug.in_(manual))))
+        names = dict(session.execute(select(ManualBadge.slug, ManualBadge.name)
+                                     .where(ManualBadge.slug.in_(manual))).all())
     return awards, names
 
 

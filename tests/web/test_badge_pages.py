@@ -246,3 +246,16 @@ def test_a_process_without_relay_starts_one_view_flusher(monkeypatch):
     started.clear()
     relay.start_view_flusher(with_relay)
     assert started == []
+
+
+def test_profile_names_a_manual_badge(client, session, users):
+    from community.db import transaction
+    from community.services import badges
+
+    with transaction(session):
+        badge = badges.define(session, actor=users["marketer"], name="Launch Hero", tier="gold",
+                              description="Helped at the launch")  # fmt: skip
+        badges.award(session, actor=users["marketer"], slug=badge.slug, user=users["member"], reason="Launch week")
+    page = client.get(f"/users/{users['member'].id}")
+    assert page.status_code == 200
+    assert "Launch Hero" in page.get_data(as_text=True)
