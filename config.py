@@ -104,6 +104,36 @@ class BaseConfig:
         self.FRAUD_MIN_VOTES = _env_int("FRAUD_MIN_VOTES", 10)
         self.PASSWORD_RESET_MAX_AGE = 3600
 
+        # CRM integration (docs/crm.md). No connector in the embedded default.
+        self.CRM_CONNECTORS = _env("CRM_CONNECTORS", "")  # comma-separated: salesforce, hubspot, webhook
+        self.SALESFORCE_INSTANCE_URL = _env("SALESFORCE_INSTANCE_URL")
+        self.SALESFORCE_ACCESS_TOKEN = _env("SALESFORCE_ACCESS_TOKEN")
+        self.SALESFORCE_CLIENT_ID = _env("SALESFORCE_CLIENT_ID")
+        self.SALESFORCE_CLIENT_SECRET = _env("SALESFORCE_CLIENT_SECRET")
+        self.SALESFORCE_TOKEN_URL = _env("SALESFORCE_TOKEN_URL")
+        self.SALESFORCE_API_VERSION = _env("SALESFORCE_API_VERSION", "v59.0")
+        self.SALESFORCE_EXTERNAL_ID_FIELD = _env("SALESFORCE_EXTERNAL_ID_FIELD", "Community_User_Id__c")
+        self.HUBSPOT_BASE_URL = _env("HUBSPOT_BASE_URL", "https://api.hubapi.com")
+        self.HUBSPOT_TOKEN = _env("HUBSPOT_TOKEN")
+        self.HUBSPOT_ID_PROPERTY = _env("HUBSPOT_ID_PROPERTY", "email")
+        self.CRM_WEBHOOK_URL = _env("CRM_WEBHOOK_URL")
+        self.CRM_WEBHOOK_SECRET = _env("CRM_WEBHOOK_SECRET")
+        self.CRM_HTTP_TIMEOUT = float(_env("CRM_HTTP_TIMEOUT", "10"))
+        # a relay's hold on the members it is sending; must outlast CRM_HTTP_TIMEOUT
+        self.CRM_LEASE_SECONDS = float(_env("CRM_LEASE_SECONDS", "120"))
+        self.CRM_RETRY_BASE_SECONDS = float(_env("CRM_RETRY_BASE_SECONDS", "2"))
+        self.CRM_PROFILE_TTL_SECONDS = _env_int("CRM_PROFILE_TTL_SECONDS", 900)
+        # "Refresh now" on a staff page waits for the CRM at most this long (the request is blocked)
+        self.CRM_PROFILE_TIMEOUT = float(_env("CRM_PROFILE_TIMEOUT", "3"))
+        self.RATELIMIT_CRM_INBOUND = _env("RATELIMIT_CRM_INBOUND", "300 per minute")  # POST /crm/inbound
+        self.CRM_ESCALATE_AFTER_HOURS = float(_env("CRM_ESCALATE_AFTER_HOURS", "24"))
+        # with REDIS_URL: the RQ queue CRM jobs go to, and how many batches one job sends before it re-queues
+        self.CRM_RQ_QUEUE = _env("CRM_RQ_QUEUE", "crm")
+        self.CRM_JOB_BATCHES = _env_int("CRM_JOB_BATCHES", 50)
+        # support cases go to this connector; empty: the first of CRM_CONNECTORS; "none": no escalation
+        self.CRM_CASE_CONNECTOR = _env("CRM_CASE_CONNECTOR", "")
+        self.CRM_ESCALATION_CHECK_SECONDS = float(_env("CRM_ESCALATION_CHECK_SECONDS", "300"))
+
 
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"

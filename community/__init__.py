@@ -29,7 +29,7 @@ def create_app(config=None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from community.db import add_event_listener
-    from community.integrations import realtime, relay
+    from community.integrations import crm_jobs, realtime, relay
     from community.web import auth_loading, page_cache, security, templating
 
     db.init_app(app)
@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     templating.init_app(app)
     page_cache.init_app(app)
     add_event_listener(realtime.broadcast)
+    add_event_listener(crm_jobs.after_commit)  # wakes an RQ worker for queued CRM rows when REDIS_URL is set
     relay.register_default_handlers()
 
 
@@ -68,7 +69,9 @@ def _sqlite_pragmas(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from community.api import bp as api_bp
-    from community.web import errors
+    from community.web import crm_inbound, errors
+    from community.web.admin.crm import bp as crm_admin_bp
+    from community.web.admin.crm_escalation import bp as crm_escalation_admin_bp
     from community.web.admin.reputation import bp as reputation_admin_bp
     from community.web.admin.routes import bp as admin_bp
     from community.web.auth.routes import bp as auth_bp
@@ -86,7 +89,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reputation_bp)  # /leaderboard, /users/<id>/reputation
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(reputation_admin_bp)  # /admin/reputation, /help/privileges, adjustments
+    app.register_blueprint(crm_admin_bp)  # /admin/crm: connectors, dead messages, resyncs, mapping
+    app.register_blueprint(crm_escalation_admin_bp)  # /admin/crm/escalation: auto-escalation settings
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(crm_inbound.bp)  # POST /crm/inbound: signed CRM pushes
+    csrf.exempt(crm_inbound.bp)  # the HMAC signature authenticates it, not a session
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions (community/api/auth.py)
 
 

@@ -128,9 +128,10 @@ def outbox_retry(message_id):
 
 
 def init_app(app):
-    from community import cli_badges, cli_fraud  # noqa: F401  (they add commands to their groups)
+    from community import cli_badges, cli_crm_cases, cli_fraud  # noqa: F401  (they add commands to their groups)
     from community.cli_badges import badges_cli
+    from community.cli_crm import crm_cli
     from community.cli_reputation import reputation_cli
 
-    for group in (seed_cli, users_cli, outbox_cli, counters_cli, reputation_cli, badges_cli):
+    for group in (seed_cli, users_cli, outbox_cli, counters_cli, reputation_cli, badges_cli, crm_cli):
         app.cli.add_command(group)

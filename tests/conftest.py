@@ -149,6 +149,27 @@ def _clean_database(request):
                 conn.execute(table.delete())
 
 
+@pytest.fixture
+def crm_settings(app):
+    """Switch CRM settings on for one test: ``crm_settings(CRM_CONNECTORS="hubspot", HUBSPOT_BASE_URL=...)``.
+    The app's settings and the cached connectors are put back afterwards."""
+    from community.integrations import crm_base, crm_relay
+
+    saved = {}
+
+    def apply(**settings):
+        for name, value in settings.items():
+            saved.setdefault(name, app.config.get(name))
+            app.config[name] = value
+        crm_base.forget()
+        crm_relay._paused_until.clear()
+
+    yield apply
+    app.config.update(saved)
+    crm_base.forget()
+    crm_relay._paused_until.clear()
+
+
 @pytest.fixture(autouse=True)
 def _restore_shared_extensions():
     """``create_app`` re-binds the shared socketio and limiter objects; tests that build a second

@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from community.api import auth, badges, openapi, posts, questions, reputation, suggested_edits, users  # noqa: E402, F401  (register the routes)
+from community.api import auth, badges, crm, openapi, posts, questions, reputation, suggested_edits, users  # noqa: E402, F401  (register the routes)

@@ -17,6 +17,8 @@ from community.models.outbox import DEAD, DONE, PENDING
 
 log = logging.getLogger(__name__)
 _handlers: dict = {}
+_failure_handlers: dict = {}
+BATCHED_PREFIX = "crm.sync."
 
 
 def handler(topic: str):
@@ -29,6 +31,28 @@ def handler(topic: str):
     return register
 
 
+def on_failure(topic: str):
+    """Register ``fn(payload, *, session, error, dead)``: told of each failed attempt of ``topic``
+    (``dead`` true on the last one), after the handler's own writes were rolled back."""
+
+    def register(fn):
+        _failure_handlers[topic] = fn
+        return fn
+
+    return register
+
+
+def _tell_failure(session, message) -> None:
+    fn = _failure_handlers.get(message.topic)
+    if fn is None:
+        return
+    try:
+        with session.begin_nested():
+            fn(message.payload, session=session, error=message.last_error, dead=message.status == DEAD)
+    except Exception:  # the attempt's bookkeeping must still be saved
+        log.exception("outbox %s (%s): failure handler failed", message.id, message.topic)
+
+
 def backoff(attempts: int) -> timedelta:
     """Delay before the next try: 2, 4, 8 ... seconds, at most one hour."""
     return timedelta(seconds=min(3600, 2**attempts))
@@ -37,7 +61,8 @@ def backoff(attempts: int) -> timedelta:
 def due_ids(session, *, limit: int) -> list[int]:
     stmt = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.status == PENDING, OutboxMessage.available_at <= utcnow())
+        .where(OutboxMessage.status == PENDING, OutboxMessage.available_at <= utcnow(),
+               ~OutboxMessage.topic.startswith(BATCHED_PREFIX))  # crm_relay delivers those in batches
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
@@ -70,6 +95,7 @@ def deliver_one(session, message_id: int, *, config) -> str | None:
                 message.status = DEAD
             else:
                 message.available_at = utcnow() + backoff(message.attempts)
+            _tell_failure(session, message)
         else:
             message.status = DONE
             message.delivered_at = utcnow()
@@ -108,13 +134,16 @@ def retry(session, *, message_id: int | None = None) -> int:
 def loop(app, *, stop=None, sleep=time.sleep) -> None:
     """Poll and deliver until ``stop()`` returns true (forever by default)."""
     from community.extensions import db
+    from community.integrations import crm_relay
 
     poll = app.config.get("OUTBOX_POLL_SECONDS", 1.0)
     while not (stop and stop()):
         with app.app_context():
             try:
                 counts = run_once(db.session, config=app.config)
+                counts = {"crm": crm_relay.run_once(db.session, config=app.config)[DONE], **counts}
                 flush_views_if_due(db.session, every=app.config.get("VIEW_FLUSH_SECONDS", 60))
+                escalate_cases_if_due(db.session, config=app.config)
             except Exception:
                 log.exception("outbox relay pass failed")
                 counts = {}
@@ -133,6 +162,23 @@ def flush_views_if_due(session, *, every: float) -> int:
         return 0
     with views.batch() as counts, transaction(session):
         return views.apply(session, counts)
+
+
+_escalation_checked: list[float] = []  # time.monotonic() of this process's last check
+
+
+def escalate_cases_if_due(session, *, config, clock=time.monotonic) -> int:
+    """Open support cases for questions left unanswered too long (services/crm_cases.py), at most
+    every CRM_ESCALATION_CHECK_SECONDS; returns how many were escalated."""
+    from community.db import transaction
+    from community.services import crm_cases
+
+    every, now = config.get("CRM_ESCALATION_CHECK_SECONDS", 300), clock()
+    if every <= 0 or (_escalation_checked and now - _escalation_checked[-1] < every):
+        return 0
+    _escalation_checked[:] = [now]
+    with transaction(session):
+        return crm_cases.escalate_due(session, config=config)
 
 
 def view_flush_loop(app, *, stop=None, sleep=time.sleep) -> None:
@@ -175,7 +221,12 @@ def start_in_background(app) -> None:
 
 def register_default_handlers() -> None:
     from community.integrations import email
-    from community.services import notifications
+    from community.services import crm_profiles, notifications
 
     handler("email.send")(lambda payload, *, session, config: email.deliver(payload, config=config))
     handler("notify.answer")(notifications.new_answer)
+    handler(crm_profiles.TOPIC)(crm_profiles.deliver)  # customer-360 pulls
+    from community.services import crm_cases
+
+    handler(crm_cases.TOPIC)(crm_cases.deliver)
+    on_failure(crm_cases.TOPIC)(crm_cases.delivery_failed)

@@ -1,6 +1,7 @@
 """Mapped classes only: columns, relationships, constraints. No commits, no I/O."""
 
 from community.models.badge import TIERS, BadgeAward, ManualBadge
+from community.models.crm import CONNECTORS, CrmCase, CrmLink, CrmProfile, CrmResync
 from community.models.outbox import OutboxMessage
 from community.models.qa import (
     Answer,
@@ -26,6 +27,11 @@ from community.models.reputation import (
 from community.models.user import ROLES, STAFF_ROLES, ApiToken, User
 
 __all__ = [
+    "CONNECTORS",
+    "CrmCase",
+    "CrmLink",
+    "CrmProfile",
+    "CrmResync",
     "TIERS",
     "BadgeAward",
     "FraudCase",

@@ -29,3 +29,6 @@ class OutboxMessage(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # a batch relay's lease: while it runs, no other relay takes a message of the same key
+    locked_until: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(40))

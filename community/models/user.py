@@ -33,6 +33,8 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     is_active_account: Mapped[bool] = mapped_column(default=True, server_default="1")
+    # the member lets their community activity flow into the company's CRM record (docs/crm.md)
+    crm_sharing: Mapped[bool] = mapped_column(default=True, server_default="1")
     # cached counters, kept in step by the services; `flask users recount` reconciles them
     reputation: Mapped[int] = mapped_column(default=1, server_default="1")
     question_count: Mapped[int] = mapped_column(default=0, server_default="0")

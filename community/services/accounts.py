@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from community.db import utcnow
 from community.models import ROLES, User
-from community.services import content, outbox
+from community.services import content, crm, outbox
 from community.services.errors import (
     AuthenticationFailed,
     Conflict,
@@ -101,6 +101,7 @@ def register(session, *, email: str, display_name: str, password: str, role: str
     )  # fmt: skip
     session.add(user)
     session.flush()
+    crm.members_changed(session, [user.id])
     return user
 
 
@@ -128,6 +129,32 @@ def change_password(session, *, user: User, current_password: str, new_password:
     user.password_hash = hash_password(new_password)
 
 
+def change_email(session, *, user: User, new_email: str, password: str) -> User:
+    """Change the member's own email after checking their current password.
+
+    The address is normalised and must be unused (Conflict otherwise). The CRM is told: a linked
+    contact is updated by its id, so it keeps its identity and only its email changes.
+    Raises RuleViolation (wrong password, bad address) or Conflict.
+    """
+    if not check_password_hash(user.password_hash, password or ""):
+        msg = "Your current password is not correct."
+        raise RuleViolation(msg, fields={"password": msg})
+    try:
+        email = normalize_email(new_email)
+    except RuleViolation as exc:
+        raise RuleViolation(exc.message, fields={"new_email": exc.fields.get("email", exc.message)}) from None
+    if email == user.email:
+        msg = "That is your current email address."
+        raise RuleViolation(msg, fields={"new_email": msg})
+    other = find_by_email(session, email)
+    if other is not None and other.id != user.id:
+        msg = "An account with this email already exists."
+        raise Conflict(msg, fields={"new_email": msg})
+    user.email = email
+    crm.members_changed(session, [user.id])
+    return user
+
+
 def update_profile(session, *, actor: User, user: User, display_name: str, about: str) -> User:
     """Change name and about text (Markdown). Only the user or an admin may."""
     if actor.id != user.id and actor.role != "admin":
@@ -139,6 +166,7 @@ def update_profile(session, *, actor: User, user: User, display_name: str, about
         raise RuleViolation(msg, fields={"about": msg})
     user.about = about
     user.about_html = content.render(about) if about else ""
+    crm.members_changed(session, [user.id])
     return user
 
 
@@ -165,7 +193,10 @@ def needs_touch(user: User) -> bool:
 def touch(session, *, user: User) -> None:
     """Record that the user was seen; at most one write a minute."""
     if needs_touch(user):
-        user.last_seen_at = utcnow()
+        now = utcnow()
+        if user.last_seen_at is None or user.last_seen_at.date() != now.date():
+            crm.members_changed(session, [user.id])  # the CRM keeps the day of last activity
+        user.last_seen_at = now
 
 
 # --- password reset --------------------------------------------------------------------------

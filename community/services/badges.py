@@ -16,7 +16,7 @@ from community.db import record_event, utcnow
 from community.models import TIERS, BadgeAward, ManualBadge, ReputationEntry, User
 from community.models.qa import slugify
 from community.services import badge_registry as registry
-from community.services import reputation, reputation_rules
+from community.services import crm, reputation, reputation_rules
 from community.services.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 
 MANAGER_ROLES = ("marketer", "admin")
@@ -78,6 +78,7 @@ def _grant(session, rows: list[dict], *, names: dict | None = None) -> list:
                      room=f"user:{award.user_id}")  # fmt: skip
     if grants:
         reputation.apply(session, grants, now=now)
+    crm.members_changed(session, {award.user_id for award in inserted})
     return inserted
 
 
@@ -236,6 +237,7 @@ def revoke(session, *, actor: User, award_id: int, reason: str) -> BadgeAward:
     entries = reputation.live_entries(session, ReputationEntry.source_type == "badge",
                                       ReputationEntry.source_id == award_row.id)  # fmt: skip
     reputation.reverse(session, entries, kind="badge_revoked", actor_id=actor.id, note=reason)
+    crm.members_changed(session, [award_row.user_id])
     record_event(session, "badge_revoked", {"user_id": award_row.user_id, "badge": award_row.badge},
                  room=f"user:{award_row.user_id}")  # fmt: skip
     return award_row

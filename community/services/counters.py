@@ -21,6 +21,10 @@ def bump(session, model, row_id: int, **deltas: int) -> None:
     if not deltas:
         return
     values = {name: getattr(model, name) + delta for name, delta in deltas.items() if delta}
+    if values and model is User and set(values) - {"reputation"}:
+        from community.services import crm  # post counts are in the member's CRM snapshot
+
+        crm.members_changed(session, [row_id])
     if values:
         # no in-session synchronisation: scanning the identity map costs more than the UPDATE,
         # and the commit that ends every unit of work expires the loaded objects anyway

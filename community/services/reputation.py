@@ -28,7 +28,7 @@ from community.models import (
     User,
     question_tags,
 )
-from community.services import counters, policy, reputation_rules
+from community.services import counters, crm, policy, reputation_rules
 from community.services.errors import PermissionDenied, RuleViolation
 
 BASE = 1  # the reputation of a new member; reputation = BASE + the sum of the member's entries
@@ -139,6 +139,7 @@ def apply(session, grants: list[Grant], *, now: datetime | None = None) -> list[
     for user_id, delta in moved.items():
         if delta:
             counters.bump(session, User, user_id, reputation=delta)
+    crm.members_changed(session, [uid for uid, delta in moved.items() if delta])
     _bump_totals(session, [(g, e) for g, e in pairs if e.delta], now)
     for user_id, delta in moved.items():
         record_event(session, "reputation_changed",

@@ -9,22 +9,30 @@ from community.services import comments, content, policy, privileges, qa, querie
 from community.services.errors import PermissionDenied, RuleViolation
 from community.web.errors import wants_json
 from community.web.forms import apply_domain_error
+from community.web.qa import escalation
 from community.web.qa.forms import AnswerForm, AskForm
 from community.web.qa.routes import bp, login_required, post_url, question_of, question_url, viewer, write_limited
+from community.web.users import customer360
 
 PAGE_PRIVILEGES = ("vote_up", "vote_down", "comment", "edit")  # explained beside the controls they gate
 
 
-def render_question(view: queries.QuestionView, *, answer_form=None, comment_error=None, status: int = 200):
+def render_question(view: queries.QuestionView, *, answer_form=None, comment_error=None, status: int = 200,
+                    crm_box=None):  # fmt: skip
     """Render the question page; a failed answer or comment form is shown with its errors and text."""
     user = viewer()
     refusals = {name: privileges.refusal(db.session, user, name) for name in PAGE_PRIVILEGES} if user else {}
     pending = suggested_edits.pending_on_question(db.session, viewer=user, question_id=view.question.id)
-    return render_template(
+    # staff only: each author's cached CRM profile, one query for the whole page (never the CRM itself)
+    crm_chips = customer360.author_chips(user, {view.question.author_id, *(a.author_id for a in view.answers)})
+    html = render_template(
         "qa/question.html", view=view, q=view.question, policy=policy, user=user,
         answer_form=answer_form or AnswerForm(formdata=None), comment_error=comment_error or {},
-        refusals=refusals, pending_edits=pending,
-    ), status  # fmt: skip
+        refusals=refusals, pending_edits=pending, crm_chips=crm_chips,
+        crm_box=crm_box or escalation.case_box(user, view.question),  # staff only: the support case box
+    )  # fmt: skip
+    customer360.queue_stale(crm_chips)  # after rendering: its commit would expire what the page shows
+    return html, status
 
 
 @bp.url_value_preprocessor

@@ -42,10 +42,20 @@ def profile(id: int):
     user = db.session.get(User, id)
     if user is None or (not user.is_active_account and not policy.is_staff(_viewer())):
         abort(404)
+    return render_profile(user)
+
+
+def render_profile(user: User, *, crm_link_form=None, status: int = 200):
+    """The profile page; staff also get the Customer 360 panel (customer360.py), and a stale or
+    missing CRM profile is queued for a refresh once the page is rendered."""
     questions = queries.list_questions(db.session, author_id=user.id, per_page=10)
     answers = queries.recent_answers(db.session, user_id=user.id, limit=10)
-    return render_template("users/profile.html", user=user, questions=questions, answers=answers,
-                           role_label=policy.ROLE_LABELS.get(user.role, user.role))  # fmt: skip
+    crm_panel = customer360.panel(user.id, _viewer(), link_form=crm_link_form)
+    html = render_template("users/profile.html", user=user, questions=questions, answers=answers,
+                           role_label=policy.ROLE_LABELS.get(user.role, user.role), crm_panel=crm_panel)  # fmt: skip
+    if crm_panel:
+        customer360.queue_stale({user.id: crm_panel["profile"]})
+    return html, status
 
 
 @bp.route("/users/<int:id>/avatar.svg")
@@ -127,3 +137,6 @@ def revoke_token(token_id: int):
         token = api_tokens.revoke(db.session, actor=current_user._get_current_object(), token_id=token_id)
     flash(f"The token “{token.name}” has been revoked.", "success")
     return redirect(url_for("users.tokens"))
+
+
+from community.web.users import account_settings, customer360  # noqa: E402, F401  (routes on this blueprint)
