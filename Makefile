@@ -59,8 +59,8 @@ seed: install ## Upgrade the database and load the demo content (idempotent)
 worker: install ## Run the outbox relay as its own process (set OUTBOX_RELAY_IN_PROCESS=0 on the server)
 	$(FLASK) outbox relay
 
-bench: install ## Page throughput and query counts (bench/run.py), then the reputation engine (bench/reputation.py)
-	@rc=0; $(PY) bench/run.py || rc=$$?; $(PY) bench/reputation.py || rc=$$?; exit $$rc
+bench: install ## Page throughput and query counts (bench/run.py), the reputation engine (bench/reputation.py), CRM sync (bench/crm.py)
+	@rc=0; $(PY) bench/run.py || rc=$$?; $(PY) bench/reputation.py || rc=$$?; $(PY) bench/crm.py || rc=$$?; exit $$rc
 
 lint: install ## ruff check (configuration in pyproject.toml)
 	$(BIN)/ruff check .
