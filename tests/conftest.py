@@ -8,6 +8,7 @@ when it cannot be reached they are skipped with the reason.
 import contextvars
 import os
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import has_app_context
@@ -37,6 +38,21 @@ def _database_unreachable(url: str) -> str | None:
 
 
 _UNREACHABLE = _database_unreachable(os.environ.get("TEST_DATABASE_URL", ""))
+
+# Redis for the tests: TEST_REDIS_URL or REDIS_URL, else the local server; database 15 is theirs
+REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379"
+REDIS_TEST_URL = urlunsplit(urlsplit(REDIS_BASE_URL)._replace(path="/15"))
+
+
+def redis_unreachable() -> str | None:
+    """None when the tests' Redis answers, else why not (the reason a Redis test is skipped with)."""
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1, socket_timeout=2).ping()
+    except Exception as exc:  # any failure: skip and say why
+        return f"Redis not reachable at {REDIS_TEST_URL} ({type(exc).__name__}: {exc}); set TEST_REDIS_URL"
+    return None
 
 
 def pytest_collection_modifyitems(config, items):

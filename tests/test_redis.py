@@ -5,31 +5,17 @@ reason when none answers. Rate-limit keys go to database 15, which is flushed be
 """
 
 import copy
-import os
 import time
 from contextlib import contextmanager
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from community.extensions import limiter, socketio
-from tests.conftest import build_app
+from tests.conftest import REDIS_BASE_URL, REDIS_TEST_URL, build_app, redis_unreachable
 
-BASE_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379"
-LIMITER_URL = urlunsplit(urlsplit(BASE_URL)._replace(path="/15"))
+BASE_URL, LIMITER_URL = REDIS_BASE_URL, REDIS_TEST_URL
 
-
-def _unreachable() -> str | None:
-    try:
-        import redis
-
-        redis.Redis.from_url(LIMITER_URL, socket_connect_timeout=1, socket_timeout=2).ping()
-    except Exception as exc:  # any failure: skip and say why
-        return f"Redis not reachable at {LIMITER_URL} ({type(exc).__name__}: {exc}); set TEST_REDIS_URL"
-    return None
-
-
-_REASON = _unreachable()
+_REASON = redis_unreachable()
 pytestmark = [pytest.mark.redis, pytest.mark.skipif(_REASON is not None, reason=_REASON or "")]
 
 

@@ -55,7 +55,8 @@ def claim(session, name: str, *, limit: int, token: str, lease: float) -> dict[s
         if keys:
             busy = set(session.scalars(select(OutboxMessage.key).where(
                 OutboxMessage.topic == topic, OutboxMessage.status == PENDING, OutboxMessage.key.in_(keys),
-                OutboxMessage.locked_until >= now)))  # fmt: skip
+                # held by another relay, or backing off after a failure (a newer row waits for it)
+                or_(OutboxMessage.locked_until >= now, OutboxMessage.available_at > now))))  # fmt: skip
             keys = [k for k in keys if k not in busy][:limit]
         claimed: dict[str, list[int]] = {}
         if keys:

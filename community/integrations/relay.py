@@ -91,10 +91,13 @@ def deliver_one(session, message_id: int, *, config) -> str | None:
         except Exception as exc:  # any failure is recorded, retried, then parked
             log.warning("outbox %s (%s) attempt %s failed: %s", message.id, message.topic, message.attempts, exc)
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if message.attempts >= config.get("OUTBOX_MAX_ATTEMPTS", 8):
+            # an error that says trying again cannot help (a 4xx from a CRM) parks the message at once
+            if message.attempts >= config.get("OUTBOX_MAX_ATTEMPTS", 8) or getattr(exc, "retryable", True) is False:
                 message.status = DEAD
             else:
-                message.available_at = utcnow() + backoff(message.attempts)
+                retry_after = getattr(exc, "retry_after", None)
+                wait = timedelta(seconds=retry_after) if retry_after else backoff(message.attempts)
+                message.available_at = utcnow() + wait
             _tell_failure(session, message)
         else:
             message.status = DONE

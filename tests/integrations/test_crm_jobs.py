@@ -3,8 +3,6 @@
 Skipped with the reason when no Redis answers (TEST_REDIS_URL or REDIS_URL, else 127.0.0.1:6379).
 """
 
-import os
-from urllib.parse import urlsplit, urlunsplit
 
 import crm_fakes
 import crm_recorder
@@ -16,22 +14,11 @@ from community.integrations import crm_jobs
 from community.models import OutboxMessage
 from community.models.outbox import DONE, PENDING
 from community.services import crm, crm_sync, votes
+from tests.conftest import REDIS_TEST_URL, redis_unreachable
 
-BASE_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379"
-REDIS_URL = urlunsplit(urlsplit(BASE_URL)._replace(path="/15"))
+REDIS_URL = REDIS_TEST_URL
 
-
-def _unreachable() -> str | None:
-    try:
-        import redis
-
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=2).ping()
-    except Exception as exc:  # any failure: skip and say why
-        return f"Redis not reachable at {REDIS_URL} ({type(exc).__name__}: {exc}); set TEST_REDIS_URL"
-    return None
-
-
-_REASON = _unreachable()
+_REASON = redis_unreachable()
 pytestmark = [pytest.mark.redis, pytest.mark.skipif(_REASON is not None, reason=_REASON or "")]
 
 

@@ -333,3 +333,25 @@ def test_enqueue_while_relay_delivers_the_same_key_keeps_the_new_payload(app, se
     session.expire_all()
     pending = session.scalars(select(OutboxMessage).where(OutboxMessage.status == PENDING)).all()
     assert [m.payload for m in pending] == [{"v": 2}]
+
+
+def test_an_error_that_cannot_heal_is_parked_at_once(session, config, handler):
+    from community.integrations.crm_base import DeliveryError
+
+    with transaction(session):
+        message = outbox.enqueue(session, TOPIC, {"n": 1})
+    handler.error = DeliveryError("salesforce: HTTP 400: INVALID_FIELD", retryable=False, status=400)
+    assert relay.deliver_one(session, message.id, config=config) == DEAD
+    session.refresh(message)
+    assert message.attempts == 1 and "INVALID_FIELD" in message.last_error
+
+
+def test_a_rate_limited_delivery_waits_as_told(session, config, handler):
+    from community.integrations.crm_base import DeliveryError
+
+    with transaction(session):
+        message = outbox.enqueue(session, TOPIC, {"n": 1})
+    handler.error = DeliveryError("hubspot: HTTP 429", retry_after=600, status=429)
+    assert relay.deliver_one(session, message.id, config=config) == PENDING
+    session.refresh(message)
+    assert message.available_at > utcnow() + timedelta(seconds=590)

@@ -2,11 +2,12 @@
 
 from datetime import timedelta
 
+import crm_recorder
+import pytest
 from sqlalchemy import select
 
 from community.db import transaction, utcnow
 from community.integrations import crm_base, crm_relay
-from community.integrations.crm_base import RecordResult
 from community.models import CrmLink, OutboxMessage
 from community.services import accounts, crm, votes
 from tests.conftest import make_user
@@ -17,21 +18,13 @@ def _rows(session, connector="hubspot"):
                                 .order_by(OutboxMessage.id)))  # fmt: skip
 
 
-class _Recorder(crm_base.Connector):
-    """An in-memory connector: remembers every batch, answers each record with ok."""
-
-    name = "hubspot"
-    batch_size = 2
-    batches: list = []
-
-    def upsert(self, records):
-        type(self).batches.append([(r.user_id, dict(r.fields)) for r in records])
-        return [RecordResult(user_id=r.user_id, ok=True, contact_id=f"c{r.user_id}") for r in records]
-
-
-def _use_recorder(monkeypatch, app):
-    _Recorder.batches = []
-    monkeypatch.setattr(crm_base, "get", lambda name, config: _Recorder(app.config))
+@pytest.fixture
+def recorder(app, monkeypatch, crm_settings):
+    """The in-memory connector (tests/crm_recorder.py) in batches of 2, with HubSpot switched on."""
+    crm_settings(CRM_CONNECTORS="hubspot")
+    connector = crm_recorder.use(monkeypatch, app)
+    connector.batch_size = 2
+    return connector
 
 
 def test_no_connector_means_no_rows(session, users, ask):
@@ -96,38 +89,32 @@ def test_an_expired_lease_is_taken_over_with_all_waiting_rows(session, users, cr
     assert len(claimed[f"user:{uid}"]) == 2
 
 
-def test_relay_delivers_in_batches_and_links_members(app, session, users, crm_settings, monkeypatch):
-    crm_settings(CRM_CONNECTORS="hubspot")
-    _use_recorder(monkeypatch, app)
+def test_relay_delivers_in_batches_and_links_members(app, session, users, recorder):
     ids = [users[r].id for r in ("member", "other", "admin")]
     with transaction(session):
         crm.members_changed(session, ids)
     counts = crm_relay.run_once(session, config=app.config)
     assert counts["done"] == 3
-    assert [len(b) for b in _Recorder.batches] == [2, 1]
+    assert [len(b) for b in recorder.batches] == [2, 1]
     links = {link.user_id: link for link in session.scalars(select(CrmLink))}
     assert {uid: links[uid].contact_id for uid in ids} == {uid: f"c{uid}" for uid in ids}
     assert all(links[uid].linked_by == "email" and links[uid].last_synced_at for uid in ids)
-    sent = dict(pair for batch in _Recorder.batches for pair in batch)
+    sent = dict(pair for batch in recorder.batches for pair in batch)
     assert sent[users["member"].id]["community_reputation"] == "200"
     assert sent[users["member"].id]["email"] == "member@example.com"
 
 
-def test_an_unchanged_snapshot_is_not_sent_again(app, session, users, crm_settings, monkeypatch):
-    crm_settings(CRM_CONNECTORS="hubspot")
-    _use_recorder(monkeypatch, app)
+def test_an_unchanged_snapshot_is_not_sent_again(app, session, users, recorder):
     uid = users["member"].id
     for _ in range(2):
         with transaction(session):
             crm.members_changed(session, [uid])
         crm_relay.run_once(session, config=app.config)
-    assert len(_Recorder.batches) == 1
+    assert len(recorder.batches) == 1
     assert [m.status for m in _rows(session)] == ["done", "done"]
 
 
-def test_opting_out_sends_only_the_opt_out_fields(app, session, users, crm_settings, monkeypatch):
-    crm_settings(CRM_CONNECTORS="hubspot")
-    _use_recorder(monkeypatch, app)
+def test_opting_out_sends_only_the_opt_out_fields(app, session, users, recorder):
     user = users["member"]
     with transaction(session):
         crm.members_changed(session, [user.id])
@@ -135,30 +122,21 @@ def test_opting_out_sends_only_the_opt_out_fields(app, session, users, crm_setti
     with transaction(session):
         crm.set_sharing(session, user=session.get(type(user), user.id), sharing=False)
     crm_relay.run_once(session, config=app.config)
-    last = _Recorder.batches[-1]
+    last = recorder.batches[-1]
     assert last == [(user.id, {"community_user_id": str(user.id), "email": user.email, "community_opt_out": "true"})]
 
 
-def test_a_member_who_opts_out_before_any_sync_is_never_sent(app, session, crm_settings, monkeypatch):
-    crm_settings(CRM_CONNECTORS="hubspot")
-    _use_recorder(monkeypatch, app)
+def test_a_member_who_opts_out_before_any_sync_is_never_sent(app, session, recorder):
     user = make_user(session, "quiet@example.com", "Quiet Member")
     with transaction(session):
         crm.set_sharing(session, user=user, sharing=False)
     crm_relay.run_once(session, config=app.config)
-    assert _Recorder.batches == []
+    assert recorder.batches == []
     assert {m.status for m in _rows(session)} == {"done"}
 
 
-def test_a_rejected_record_is_dead_and_the_others_are_delivered(app, session, users, crm_settings, monkeypatch):
-    class Picky(_Recorder):
-        def upsert(self, records):
-            return [RecordResult(user_id=r.user_id, ok=r.user_id != users["other"].id, contact_id="c",
-                                 error=None if r.user_id != users["other"].id else "INVALID_EMAIL")
-                    for r in records]  # fmt: skip
-
-    crm_settings(CRM_CONNECTORS="hubspot")
-    monkeypatch.setattr(crm_base, "get", lambda name, config: Picky(app.config))
+def test_a_rejected_record_is_dead_and_the_others_are_delivered(app, session, users, recorder):
+    recorder.refuse.add(users["other"].email)
     with transaction(session):
         crm.members_changed(session, [users["member"].id, users["other"].id])
     crm_relay.run_once(session, config=app.config)
@@ -169,13 +147,9 @@ def test_a_rejected_record_is_dead_and_the_others_are_delivered(app, session, us
     assert link.last_error == "INVALID_EMAIL" and link.contact_id is None
 
 
-def test_a_failing_crm_reschedules_with_backoff(app, session, users, crm_settings, monkeypatch):
-    class Down(_Recorder):
-        def upsert(self, records):
-            raise crm_base.DeliveryError("hubspot: HTTP 503", status=503)
-
-    crm_settings(CRM_CONNECTORS="hubspot", CRM_RETRY_BASE_SECONDS=30)
-    monkeypatch.setattr(crm_base, "get", lambda name, config: Down(app.config))
+def test_a_failing_crm_reschedules_with_backoff(app, session, users, recorder, crm_settings):
+    crm_settings(CRM_RETRY_BASE_SECONDS=30)
+    recorder.down = True
     with transaction(session):
         crm.members_changed(session, [users["member"].id])
     assert crm_relay.run_once(session, config=app.config)["pending"] == 1
@@ -185,11 +159,25 @@ def test_a_failing_crm_reschedules_with_backoff(app, session, users, crm_setting
     assert crm_relay.run_once(session, config=app.config)["pending"] == 0  # not due yet
 
 
-def test_email_is_part_of_the_snapshot_sent(app, session, users, crm_settings, monkeypatch):
-    crm_settings(CRM_CONNECTORS="hubspot")
-    _use_recorder(monkeypatch, app)
+def test_a_profile_change_queues_the_member(app, session, users, recorder):
     with transaction(session):
         accounts.update_profile(session, actor=users["member"], user=users["member"], display_name="Mia Renamed",
                                 about="")  # fmt: skip
     crm_relay.run_once(session, config=app.config)
-    assert [uid for batch in _Recorder.batches for uid, _ in batch] == [users["member"].id]
+    assert [uid for batch in recorder.batches for uid, _ in batch] == [users["member"].id]
+
+
+def test_a_member_backing_off_is_not_retried_early_by_a_newer_change(app, session, users, recorder, crm_settings):
+    crm_settings(CRM_RETRY_BASE_SECONDS=30)
+    uid = users["member"].id
+    with transaction(session):
+        crm.members_changed(session, [uid])
+    crm_relay.claim(session, "hubspot", limit=10, token="relay-1", lease=60)
+    with transaction(session):  # a change while relay-1 holds the member: a fresh row
+        crm.members_changed(session, [uid])
+    recorder.down = True
+    crm_relay.finish(session, "hubspot", {f"user:{uid}": [_rows(session)[0].id]}, token="relay-1", results={},
+                     error=crm_base.DeliveryError("hubspot: HTTP 503", status=503), hashes={}, nothing=set(),
+                     config=app.config)  # fmt: skip
+    assert crm_relay.run_once(session, config=app.config) == {"done": 0, "pending": 0, "dead": 0}
+    assert recorder.sent == []
