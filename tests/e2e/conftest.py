@@ -52,14 +52,37 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _server_env(instance: Path, port: int) -> dict:
+def _server_env(instance: Path, port: int, webhook) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in {"TEST_DATABASE_URL", "REDIS_URL", "FLASK_APP"}}
     env.update(
         HOST="127.0.0.1", PORT=str(port), APP_ENV="development", INSTANCE_PATH=str(instance),
         DATABASE_URL=f"sqlite:///{instance / 'e2e.db'}", SECRET_KEY="e2e-secret-key-not-for-production",
         RATELIMIT_ENABLED="0", BASE_URL=f"http://127.0.0.1:{port}", PYTHONUNBUFFERED="1",
+        # members are synced to the fake webhook CRM below, by the server's own relay task
+        CRM_CONNECTORS="webhook", CRM_WEBHOOK_URL=webhook.url, CRM_WEBHOOK_SECRET=webhook.secret,
+        CRM_RETRY_BASE_SECONDS="0.5", OUTBOX_POLL_SECONDS="0.3",
     )  # fmt: skip
     return env
+
+
+_SERVER: dict = {}  # the live server's environment, for run_in_app
+
+
+def run_in_app(code: str, *args: str) -> str:
+    """Run Python ``code`` with the live server's settings (``app`` is an app, inside its context)."""
+    prelude = "import sys\nfrom community import create_app\napp = create_app()\nctx = app.app_context(); ctx.push()\n"
+    done = subprocess.run([sys.executable, "-c", prelude + code, *args], cwd=ROOT, capture_output=True, timeout=60,
+                          env={**_SERVER["env"], "COMMUNITY_NO_RELAY": "1"}, check=True)  # fmt: skip
+    return done.stdout.decode()
+
+
+@pytest.fixture(scope="session")
+def crm_webhook():
+    """The fake webhook CRM the live server delivers to (tests/crm_fakes.py)."""
+    import crm_fakes
+
+    with crm_fakes.FakeWebhook() as fake:
+        yield fake
 
 
 _PREPARE = """
@@ -106,14 +129,15 @@ def _wait_until_serving(url: str, proc: subprocess.Popen, log_path: Path, timeou
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, crm_webhook):
     """Base URL of a freshly migrated server (``python wsgi.py``) with one category; stopped after."""
     reason = _unavailable()
     if reason:
         pytest.skip(reason)
     instance = tmp_path_factory.mktemp("e2e-instance")
     port = _free_port()
-    env = _server_env(instance, port)
+    env = _server_env(instance, port, crm_webhook)
+    _SERVER["env"] = env
     try:
         _prepare_database(env)
     except subprocess.CalledProcessError as exc:
