@@ -72,7 +72,7 @@ def _activity(session, ids, since, before) -> dict[int, dict[str, list[int]]]:
     q = aliased(Question)
     rows = session.execute(
         select(Answer.author_id, *_windowed(q.accepted_at, since, before))
-        .join(q, q.accepted_answer_id == Answer.id)
+        .join(q, and_(q.id == Answer.question_id, q.accepted_answer_id == Answer.id))  # by primary key
         .where(Answer.author_id.in_(ids), Answer.deleted_at.is_(None), q.accepted_at >= before)
         .group_by(Answer.author_id))
     for uid, now_n, before_n in rows:
