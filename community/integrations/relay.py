@@ -81,14 +81,16 @@ def deliver_one(session, message_id: int, *, config) -> str | None:
             session.rollback()
             return None
         fn = _handlers.get(message.topic)
-        message.attempts += 1
-        message.updated_at = utcnow()
+        # the attempt is counted after the handler: writing it first would hold SQLite's write lock
+        # through the handler's network call (a CRM or SMTP server taking seconds)
         try:
             if fn is None:
                 raise LookupError(f"no handler for topic {message.topic!r}")
             with session.begin_nested():
                 fn(message.payload, session=session, config=config)
         except Exception as exc:  # any failure is recorded, retried, then parked
+            message.attempts += 1
+            message.updated_at = utcnow()
             log.warning("outbox %s (%s) attempt %s failed: %s", message.id, message.topic, message.attempts, exc)
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             # an error that says trying again cannot help (a 4xx from a CRM) parks the message at once
@@ -100,8 +102,9 @@ def deliver_one(session, message_id: int, *, config) -> str | None:
                 message.available_at = utcnow() + wait
             _tell_failure(session, message)
         else:
+            message.attempts += 1
             message.status = DONE
-            message.delivered_at = utcnow()
+            message.delivered_at = message.updated_at = utcnow()
             message.last_error = None
         status = message.status
         session.commit()
@@ -224,12 +227,10 @@ def start_in_background(app) -> None:
 
 def register_default_handlers() -> None:
     from community.integrations import email
-    from community.services import crm_profiles, notifications
+    from community.services import crm_cases, crm_profiles, notifications
 
     handler("email.send")(lambda payload, *, session, config: email.deliver(payload, config=config))
     handler("notify.answer")(notifications.new_answer)
     handler(crm_profiles.TOPIC)(crm_profiles.deliver)  # customer-360 pulls
-    from community.services import crm_cases
-
     handler(crm_cases.TOPIC)(crm_cases.deliver)
     on_failure(crm_cases.TOPIC)(crm_cases.delivery_failed)

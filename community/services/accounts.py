@@ -120,11 +120,15 @@ def authenticate(session, *, email: str, password: str) -> User:
     return user
 
 
+def _check_current_password(user: User, password: str | None, *, field: str) -> None:
+    if not check_password_hash(user.password_hash, password or ""):
+        msg = "Your current password is not correct."
+        raise RuleViolation(msg, fields={field: msg})
+
+
 def change_password(session, *, user: User, current_password: str, new_password: str) -> None:
     """Set a new password after checking the current one. Ends the user's other sessions."""
-    if not check_password_hash(user.password_hash, current_password or ""):
-        msg = "Your current password is not correct."
-        raise RuleViolation(msg, fields={"current_password": msg})
+    _check_current_password(user, current_password, field="current_password")
     check_password_rules(new_password, field="new_password")
     user.password_hash = hash_password(new_password)
 
@@ -136,9 +140,7 @@ def change_email(session, *, user: User, new_email: str, password: str) -> User:
     contact is updated by its id, so it keeps its identity and only its email changes.
     Raises RuleViolation (wrong password, bad address) or Conflict.
     """
-    if not check_password_hash(user.password_hash, password or ""):
-        msg = "Your current password is not correct."
-        raise RuleViolation(msg, fields={"password": msg})
+    _check_current_password(user, password, field="password")
     try:
         email = normalize_email(new_email)
     except RuleViolation as exc:

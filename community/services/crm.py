@@ -19,13 +19,16 @@ from community.services.errors import NotFound, PermissionDenied, RuleViolation
 TOPIC_PREFIX = "crm.sync."
 
 
-def enabled() -> tuple[str, ...]:
-    """The connectors named by ``CRM_CONNECTORS`` (none in the embedded default)."""
+def app_config():
+    """The running app's settings, or an empty mapping outside an app (CLI helpers, scripts)."""
     from flask import current_app, has_app_context
 
-    if not has_app_context():
-        return ()
-    value = current_app.config.get("CRM_CONNECTORS") or ()
+    return current_app.config if has_app_context() else {}
+
+
+def enabled() -> tuple[str, ...]:
+    """The connectors named by ``CRM_CONNECTORS`` (none in the embedded default)."""
+    value = app_config().get("CRM_CONNECTORS") or ()
     if isinstance(value, str):
         value = [part.strip().lower() for part in value.split(",")]
     return tuple(name for name in CONNECTORS if name in value)

@@ -33,11 +33,7 @@ QUEUED, OPEN, CLOSED, FAILED = "queued", "open", "closed", "failed"
 
 
 def _config(config=None):
-    if config is not None:
-        return config
-    from flask import current_app, has_app_context
-
-    return current_app.config if has_app_context() else {}
+    return config if config is not None else crm.app_config()
 
 
 def case_connector(config=None) -> str | None:

@@ -53,9 +53,7 @@ class ProfileView:
 
 
 def _config(name: str, default):
-    from flask import current_app, has_app_context
-
-    return current_app.config.get(name, default) if has_app_context() else default
+    return crm.app_config().get(name, default)
 
 
 def _require_staff(actor: User | None) -> None:
@@ -257,13 +255,11 @@ def refresh_now(session, *, actor: User | None, user_id: int) -> ProfileView:
     On failure the old data is kept and the error recorded; the returned view carries it
     (``unreachable``). Raises PermissionDenied (not staff), NotFound, RuleViolation (not linked).
     """
-    from flask import current_app
-
     _require_staff(actor)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such member.")
-    config = current_app.config
+    config = crm.app_config()
     link, data, error = _pull(session, user, config=config,
                               timeout=float(config.get("CRM_PROFILE_TIMEOUT", 3.0)))  # fmt: skip
     if error is None:
